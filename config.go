@@ -1,0 +1,244 @@
+package bluegreen
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config configures a Deployer. Compute, Router and Store are required; the
+// zero value of every other field has a documented default.
+type Config struct {
+	// Compute runs the environments. Required.
+	Compute Compute
+	// Router moves traffic. Required.
+	Router Router
+	// Store persists state and arbitrates leases. Required; NewMemoryStore
+	// serves a single process.
+	Store Store
+
+	// Hooks are the lifecycle hooks, run at their stages.
+	Hooks []LifecycleHook
+	// Monitors are checked between traffic steps and during waits; any alarm rolls back.
+	Monitors []Monitor
+
+	// Shift is the production traffic shift strategy; AllAtOnce if zero.
+	Shift Shift
+	// BakeTime is how long both environments keep running, with monitors
+	// watched, after green has all production traffic. Zero skips the wait.
+	BakeTime time.Duration
+
+	// MonitorInterval is how often monitors are checked during a wait; 10s if zero.
+	MonitorInterval time.Duration
+	// MonitorErrorLimit is how many consecutive failed checks of one monitor
+	// roll the deployment back (a monitor that cannot be read cannot vouch for
+	// green); 3 if zero.
+	MonitorErrorLimit int
+	// HealthTimeout bounds the wait for green to become healthy; 10m if zero.
+	HealthTimeout time.Duration
+	// HealthInterval is how often green's status is read while waiting; 5s if zero.
+	HealthInterval time.Duration
+	// VerifyTimeout bounds the wait for a router Verifier to confirm new
+	// routes; 5m if zero.
+	VerifyTimeout time.Duration
+	// VerifyInterval is how often a Verifier is asked; 1s if zero.
+	VerifyInterval time.Duration
+	// Retry governs retries of backend calls that fail with a retryable code.
+	Retry RetryPolicy
+	// LeaseTTL is how long a lease lasts without renewal; 1m if zero. The
+	// Deployer renews it at a third of that. A dead owner's lease expires
+	// after LeaseTTL and a later Deployer takes the service over.
+	LeaseTTL time.Duration
+	// Owner names this Deployer in leases; a name made of the host name, the
+	// process id and a random suffix if empty.
+	Owner string
+	// OnCancel is what a deployment does when its context is canceled;
+	// CancelRollback if zero.
+	OnCancel CancelPolicy
+	// Reconcile is what RECONCILE_SERVICE does with an unfinished deployment
+	// whose owner is gone; ReconcileDefault if zero.
+	Reconcile ReconcilePolicy
+
+	// Callbacks are called synchronously, in order, from the deployment's
+	// goroutine; keep them fast.
+	Callbacks Callbacks
+	// Logger receives the deployment's progress; nothing is logged if nil.
+	Logger *slog.Logger
+	// Clock supplies time; the real clock if nil. Under testing/synctest the
+	// real clock is already virtual.
+	Clock Clock
+	// NewID makes deployment ids; random 16-hex-digit ids if nil.
+	NewID func() string
+}
+
+// Callbacks are functions the Deployer calls as a deployment progresses.
+// Each receives the same Event the event log records.
+type Callbacks struct {
+	// OnStage is called when a stage starts, finishes or is skipped.
+	OnStage func(Event)
+	// OnHook is called when a hook is called or answers, and on pause and continue.
+	OnHook func(Event)
+	// OnTraffic is called when traffic is shifted or verified.
+	OnTraffic func(Event)
+	// OnRollback is called when a rollback starts and finishes.
+	OnRollback func(Event)
+	// OnEvent is called for every event.
+	OnEvent func(Event)
+}
+
+// CancelPolicy says what a deployment does when its context is canceled.
+type CancelPolicy uint8
+
+// Cancel policies.
+const (
+	// CancelRollback rolls the deployment back, with a fresh context bounded
+	// by RollbackTimeout: canceling a deploy command puts blue back.
+	CancelRollback CancelPolicy = iota
+	// CancelDetach stops driving the deployment and leaves traffic and state
+	// as they are; the lease lapses after LeaseTTL and the next deployment of
+	// the service settles it in RECONCILE_SERVICE. For a platform service that
+	// restarts with thousands of deployments in flight.
+	CancelDetach
+)
+
+// RollbackTimeout bounds a rollback that runs after the caller's context was
+// canceled.
+const RollbackTimeout = 5 * time.Minute
+
+// ReconcilePolicy says what RECONCILE_SERVICE does with an unfinished
+// deployment whose owner is gone.
+type ReconcilePolicy uint8
+
+// Reconcile policies.
+const (
+	// ReconcileDefault rolls back an unfinished deployment unless green
+	// already had all production traffic, in which case it is completed
+	// (bake time and clean-up), as ECS does.
+	ReconcileDefault ReconcilePolicy = iota
+	// ReconcileRollback always rolls an unfinished deployment back.
+	ReconcileRollback
+	// ReconcileRefuse refuses to start; the caller settles the service by hand.
+	ReconcileRefuse
+)
+
+// RetryPolicy governs retries of backend calls that fail with a retryable
+// code (CodeTransient, CodeThrottled, CodeTimeout). AWS adapters leave this to
+// the SDK's retryer and classify only what is left.
+type RetryPolicy struct {
+	// Attempts is the most calls in all; 5 if zero; 1 disables retries.
+	Attempts int
+	// Initial is the first backoff; 500ms if zero. It doubles after each try.
+	Initial time.Duration
+	// Max caps the backoff; 30s if zero.
+	Max time.Duration
+}
+
+// Clock supplies time to the Deployer.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// After returns a channel that receives after d.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// withDefaults returns c with defaults filled in.
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.MonitorInterval, 10*time.Second)
+	def(&c.HealthTimeout, 10*time.Minute)
+	def(&c.HealthInterval, 5*time.Second)
+	def(&c.VerifyTimeout, 5*time.Minute)
+	def(&c.VerifyInterval, time.Second)
+	def(&c.LeaseTTL, time.Minute)
+	def(&c.Retry.Initial, 500*time.Millisecond)
+	def(&c.Retry.Max, 30*time.Second)
+	if c.Retry.Attempts == 0 {
+		c.Retry.Attempts = 5
+	}
+	if c.MonitorErrorLimit == 0 {
+		c.MonitorErrorLimit = 3
+	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	if c.NewID == nil {
+		c.NewID = randomID
+	}
+	if c.Owner == "" {
+		c.Owner = defaultOwner()
+	}
+	return c
+}
+
+// Validate checks the configuration and returns the first problem found, as
+// a *ConfigError naming the field and the fix.
+func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+func (c Config) validate() ([]Step, error) {
+	switch {
+	case c.Compute == nil:
+		return nil, &ConfigError{Field: "Config.Compute", Problem: "missing", Fix: "set a compute backend, such as local.NewCompute or bluegreentest.NewCompute"}
+	case c.Router == nil:
+		return nil, &ConfigError{Field: "Config.Router", Problem: "missing", Fix: "set a router, such as proxy.New or bluegreentest.NewRouter"}
+	case c.Store == nil:
+		return nil, &ConfigError{Field: "Config.Store", Problem: "missing", Fix: "set a store, such as bluegreen.NewMemoryStore()"}
+	}
+	steps, err := c.Shift.Resolve("Config.Shift")
+	if err != nil {
+		return nil, err
+	}
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"BakeTime", c.BakeTime}, {"MonitorInterval", c.MonitorInterval}, {"HealthTimeout", c.HealthTimeout},
+		{"HealthInterval", c.HealthInterval}, {"VerifyTimeout", c.VerifyTimeout}, {"VerifyInterval", c.VerifyInterval},
+		{"LeaseTTL", c.LeaseTTL}, {"Retry.Initial", c.Retry.Initial}, {"Retry.Max", c.Retry.Max},
+	}
+	for _, d := range durations {
+		if d.d < 0 {
+			return nil, &ConfigError{Field: "Config." + d.name, Problem: fmt.Sprintf("negative (%v)", d.d), Fix: "use a positive duration, or 0 for the default"}
+		}
+	}
+	if c.Retry.Attempts < 0 {
+		return nil, &ConfigError{Field: "Config.Retry.Attempts", Problem: fmt.Sprintf("negative (%d)", c.Retry.Attempts), Fix: "use 1 for no retries, or 0 for the default of 5"}
+	}
+	if c.MonitorErrorLimit < 0 {
+		return nil, &ConfigError{Field: "Config.MonitorErrorLimit", Problem: fmt.Sprintf("negative (%d)", c.MonitorErrorLimit), Fix: "use a positive count, or 0 for the default of 3"}
+	}
+	if c.OnCancel > CancelDetach {
+		return nil, &ConfigError{Field: "Config.OnCancel", Problem: fmt.Sprintf("unknown policy %d", c.OnCancel), Fix: "use CancelRollback or CancelDetach"}
+	}
+	if c.Reconcile > ReconcileRefuse {
+		return nil, &ConfigError{Field: "Config.Reconcile", Problem: fmt.Sprintf("unknown policy %d", c.Reconcile), Fix: "use ReconcileDefault, ReconcileRollback or ReconcileRefuse"}
+	}
+	names := map[string]bool{}
+	for i, h := range c.Hooks {
+		f := fmt.Sprintf("Config.Hooks[%d]", i)
+		if err := h.validate(f); err != nil {
+			return nil, err
+		}
+		if names[h.Name] {
+			return nil, &ConfigError{Field: f + ".Name", Problem: fmt.Sprintf("%q used twice", h.Name), Fix: "give each hook its own name"}
+		}
+		names[h.Name] = true
+	}
+	for i, m := range c.Monitors {
+		if m == nil {
+			return nil, &ConfigError{Field: fmt.Sprintf("Config.Monitors[%d]", i), Problem: "nil", Fix: "remove it or set a monitor"}
+		}
+	}
+	return steps, nil
+}

@@ -1,0 +1,94 @@
+package bluegreen
+
+import "time"
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventStageStarted: the deployment entered Stage (at Step, for the shift stages).
+	EventStageStarted EventKind = "STAGE_STARTED"
+	// EventStageFinished: the deployment left Stage successfully.
+	EventStageFinished EventKind = "STAGE_FINISHED"
+	// EventStageSkipped: Stage has no meaning for this deployment (Reason says why).
+	EventStageSkipped EventKind = "STAGE_SKIPPED"
+	// EventHookCalled: Hook is being called (Attempt counts the calls).
+	EventHookCalled EventKind = "HOOK_CALLED"
+	// EventHookAnswered: Hook answered HookStatus (Reason says why, if it gave one).
+	EventHookAnswered EventKind = "HOOK_ANSWERED"
+	// EventHealthChecked: green's Status was read while waiting for it to be healthy.
+	EventHealthChecked EventKind = "HEALTH_CHECKED"
+	// EventTrafficShifted: the router was told Routes.
+	EventTrafficShifted EventKind = "TRAFFIC_SHIFTED"
+	// EventTrafficVerified: the router confirmed Routes are in force.
+	EventTrafficVerified EventKind = "TRAFFIC_VERIFIED"
+	// EventMonitorFired: a monitor reported Alarms.
+	EventMonitorFired EventKind = "MONITOR_FIRED"
+	// EventPaused: a pause hook (Hook) holds the deployment at Stage.
+	EventPaused EventKind = "PAUSED"
+	// EventContinued: the caller (or a timeout with CONTINUE) released a pause.
+	EventContinued EventKind = "CONTINUED"
+	// EventPromoted: the caller skipped the rest of a wait.
+	EventPromoted EventKind = "PROMOTED"
+	// EventRetried: a backend call failed with a retryable error and is tried again (Reason).
+	EventRetried EventKind = "RETRIED"
+	// EventRollbackStarted: a rollback began (Rollback says why).
+	EventRollbackStarted EventKind = "ROLLBACK_STARTED"
+	// EventRollbackFinished: blue has all traffic again and green is gone.
+	EventRollbackFinished EventKind = "ROLLBACK_FINISHED"
+	// EventDone: the deployment ended; Outcome says how. Always the last event.
+	EventDone EventKind = "DONE"
+)
+
+// Outcome is how a deployment ended.
+type Outcome string
+
+// Outcomes.
+const (
+	// OutcomeSucceeded: green is live, blue is gone.
+	OutcomeSucceeded Outcome = "SUCCEEDED"
+	// OutcomeRolledBack: blue is live again, green is gone.
+	OutcomeRolledBack Outcome = "ROLLED_BACK"
+	// OutcomeFailed: the deployment stopped without finishing either way (a
+	// rollback that could not complete, a lost lease, a detached deployment).
+	// Its state is in the store; the next deployment of the service settles
+	// it in RECONCILE_SERVICE.
+	OutcomeFailed Outcome = "FAILED"
+)
+
+// Event is one entry of a deployment's append-only event log.
+type Event struct {
+	// Seq numbers the events of a deployment from 1.
+	Seq int `json:"seq"`
+	// Time is when the event happened.
+	Time time.Time `json:"time"`
+	// DeploymentID identifies the deployment.
+	DeploymentID string `json:"deploymentId"`
+	// Kind says what happened.
+	Kind EventKind `json:"kind"`
+	// Stage is the stage it happened in.
+	Stage Stage `json:"stage,omitempty"`
+	// Step is the production traffic step (1-based), if any.
+	Step int `json:"step,omitempty"`
+	// Hook names the hook of hook, pause and continue events.
+	Hook string `json:"hook,omitempty"`
+	// Attempt counts the calls of Hook at this stage and step.
+	Attempt int `json:"attempt,omitempty"`
+	// HookStatus is the hook's answer.
+	HookStatus HookStatus `json:"hookStatus,omitempty"`
+	// Rollback says why, on rollback events.
+	Rollback *RollbackInfo `json:"rollback,omitempty"`
+	// DuringRollback marks hook and traffic events of a rollback.
+	DuringRollback bool `json:"duringRollback,omitempty"`
+	// Routes are the routes of traffic events.
+	Routes *Routes `json:"routes,omitempty"`
+	// Status is green's status, for health events.
+	Status *Status `json:"status,omitempty"`
+	// Alarms are what a monitor reported.
+	Alarms []Alarm `json:"alarms,omitempty"`
+	// Outcome is set on EventDone.
+	Outcome Outcome `json:"outcome,omitempty"`
+	// Reason explains the event in words.
+	Reason string `json:"reason,omitempty"`
+}

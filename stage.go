@@ -1,0 +1,132 @@
+package bluegreen
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Stage is one lifecycle stage of a blue/green deployment. The stages, their
+// names and which of them take lifecycle hooks are those of Amazon ECS
+// blue/green deployments, so hooks written for ECS keep their meaning.
+//
+// The zero Stage is not a stage; it prints as "UNKNOWN".
+type Stage uint8
+
+// The eleven lifecycle stages, in the order a deployment passes them.
+const (
+	// StageReconcileService reads the persisted state and settles an unfinished
+	// earlier deployment (resume or roll back) before this one starts. Takes hooks.
+	StageReconcileService Stage = iota + 1
+	// StagePreScaleUp runs before green is started; blue has all production traffic. Takes hooks.
+	StagePreScaleUp
+	// StageScaleUp starts green at full size, with no traffic. Takes no hooks.
+	StageScaleUp
+	// StagePostScaleUp follows green passing its health checks; still no traffic. Takes hooks.
+	StagePostScaleUp
+	// StageTestTrafficShift moves the test route to green. Takes hooks, not pause hooks.
+	StageTestTrafficShift
+	// StagePostTestTrafficShift has all test traffic on green: run tests here. Takes hooks.
+	StagePostTestTrafficShift
+	// StagePreProductionTrafficShift gates each production traffic step. Takes hooks.
+	StagePreProductionTrafficShift
+	// StageProductionTrafficShift moves production weights step by step. Takes hooks, not pause hooks.
+	StageProductionTrafficShift
+	// StagePostProductionTrafficShift has green at 100% of production; blue still runs. Takes hooks.
+	StagePostProductionTrafficShift
+	// StageBakeTime keeps both environments running while monitors are watched. Takes no hooks.
+	StageBakeTime
+	// StageCleanUp drains and removes blue and records green as live. Takes no hooks.
+	StageCleanUp
+)
+
+// numStages is the number of defined stages; stage values run 1..numStages.
+const numStages = int(StageCleanUp)
+
+var stageNames = [...]string{
+	0:                               "UNKNOWN",
+	StageReconcileService:           "RECONCILE_SERVICE",
+	StagePreScaleUp:                 "PRE_SCALE_UP",
+	StageScaleUp:                    "SCALE_UP",
+	StagePostScaleUp:                "POST_SCALE_UP",
+	StageTestTrafficShift:           "TEST_TRAFFIC_SHIFT",
+	StagePostTestTrafficShift:       "POST_TEST_TRAFFIC_SHIFT",
+	StagePreProductionTrafficShift:  "PRE_PRODUCTION_TRAFFIC_SHIFT",
+	StageProductionTrafficShift:     "PRODUCTION_TRAFFIC_SHIFT",
+	StagePostProductionTrafficShift: "POST_PRODUCTION_TRAFFIC_SHIFT",
+	StageBakeTime:                   "BAKE_TIME",
+	StageCleanUp:                    "CLEAN_UP",
+}
+
+// Stages returns every lifecycle stage in order.
+func Stages() []Stage {
+	out := make([]Stage, numStages)
+	for i := range out {
+		out[i] = Stage(i + 1)
+	}
+	return out
+}
+
+// String returns the ECS name of the stage, such as "POST_SCALE_UP".
+func (s Stage) String() string {
+	if s.Valid() {
+		return stageNames[s]
+	}
+	if s == 0 {
+		return stageNames[0]
+	}
+	return fmt.Sprintf("Stage(%d)", uint8(s))
+}
+
+// Valid reports whether s is one of the eleven lifecycle stages.
+func (s Stage) Valid() bool { return s >= 1 && int(s) <= numStages }
+
+// TakesHooks reports whether lifecycle hooks may be bound to the stage.
+// As in ECS, SCALE_UP, BAKE_TIME and CLEAN_UP take none.
+func (s Stage) TakesHooks() bool {
+	switch s {
+	case StageScaleUp, StageBakeTime, StageCleanUp:
+		return false
+	}
+	return s.Valid()
+}
+
+// TakesPauseHooks reports whether a pause hook may be bound to the stage.
+// As in ECS, the two stages that move traffic cannot be paused in the middle.
+func (s Stage) TakesPauseHooks() bool {
+	switch s {
+	case StageTestTrafficShift, StageProductionTrafficShift:
+		return false
+	}
+	return s.TakesHooks()
+}
+
+// ParseStage returns the stage named by its ECS name, such as "BAKE_TIME".
+// Case and surrounding space are ignored; '-' may stand for '_'.
+func ParseStage(name string) (Stage, error) {
+	norm := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(name), "-", "_"))
+	for i := 1; i <= numStages; i++ {
+		if stageNames[i] == norm {
+			return Stage(i), nil
+		}
+	}
+	return 0, &Error{Code: CodeInvalid, Op: "ParseStage",
+		Err: fmt.Errorf("unknown stage %q: want one of %s", name, strings.Join(stageNames[1:], ", "))}
+}
+
+// MarshalText encodes the stage as its ECS name.
+func (s Stage) MarshalText() ([]byte, error) {
+	if !s.Valid() {
+		return nil, &Error{Code: CodeInvalid, Op: "Stage.MarshalText", Err: fmt.Errorf("invalid stage %d", uint8(s))}
+	}
+	return []byte(stageNames[s]), nil
+}
+
+// UnmarshalText decodes a stage from its ECS name.
+func (s *Stage) UnmarshalText(b []byte) error {
+	v, err := ParseStage(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
