@@ -37,6 +37,9 @@ const (
 	EventRollbackStarted EventKind = "ROLLBACK_STARTED"
 	// EventRollbackFinished: blue has all traffic again and green is gone.
 	EventRollbackFinished EventKind = "ROLLBACK_FINISHED"
+	// EventReconciled: RECONCILE_SERVICE settled an unfinished earlier
+	// deployment (Reason says whether it was completed or rolled back).
+	EventReconciled EventKind = "RECONCILED"
 	// EventDone: the deployment ended; Outcome says how. Always the last event.
 	EventDone EventKind = "DONE"
 )

@@ -1,0 +1,211 @@
+package bluegreen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// hookCall is the state of one hook at one stage (and step).
+type hookCall struct {
+	h        LifecycleHook
+	attempt  int
+	details  json.RawMessage
+	next     time.Time // when to call it (again)
+	deadline time.Time
+	running  bool
+	done     bool
+}
+
+type hookAnswer struct {
+	i   int
+	res HookResult
+	err error
+}
+
+// runHooks runs the hooks bound to stage, in parallel, until each has
+// succeeded, and handles their answers per the ECS contract: FAILED rolls
+// back, IN_PROGRESS is called again after its callback delay with the details
+// it returned, a timeout takes the hook's action, and pause hooks wait for
+// Continue. During a rollback (rollback true) answers are reported but stop
+// nothing.
+func (r *run) runHooks(stage Stage, step int, rollback bool) error {
+	hooks := r.d.hooks[stage]
+	if len(hooks) == 0 {
+		return nil
+	}
+	now := r.clock.Now()
+	calls := make([]hookCall, len(hooks))
+	answers := make(chan hookAnswer, len(hooks))
+	callCtx, cancel := context.WithCancel(r.ctx)
+	defer cancel() // abandons calls still running when a rollback cuts the stage short
+	pending, paused := len(hooks), 0
+	for i, h := range hooks {
+		calls[i] = hookCall{h: h, details: h.Details, next: now, deadline: now.Add(h.timeout())}
+		if h.IsPause() {
+			paused++
+			r.emit(Event{Kind: EventPaused, Hook: h.Name, Stage: stage, Step: step,
+				Reason: fmt.Sprintf("waiting for Continue or Rollback, up to %v", h.timeout())})
+		}
+	}
+	for pending > 0 {
+		now = r.clock.Now()
+		next := now.Add(365 * 24 * time.Hour)
+		for i := range calls {
+			c := &calls[i]
+			if c.done {
+				continue
+			}
+			if !now.Before(c.deadline) { // a hook call that hangs past its deadline is abandoned
+				if err := r.hookTimedOut(c, stage, step, rollback); err != nil {
+					return err
+				}
+				if c.h.IsPause() {
+					paused--
+				}
+				pending--
+				continue
+			}
+			if !c.h.IsPause() && !c.running && !now.Before(c.next) {
+				c.running = true
+				c.attempt++
+				r.emit(Event{Kind: EventHookCalled, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, DuringRollback: rollback})
+				in := HookInput{DeploymentID: r.dep.id, Service: r.service, Stage: stage, Step: step,
+					Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes, Rollback: rollback,
+					Attempt: c.attempt, Details: c.details}
+				go callHook(callCtx, c.deadline, i, c.h.Hook, in, answers)
+			}
+			if !c.running && !c.h.IsPause() {
+				next = minTime(next, c.next)
+			}
+			next = minTime(next, c.deadline)
+		}
+		if pending == 0 {
+			break
+		}
+		next = r.housekeepingAt(next)
+		select {
+		case a := <-answers:
+			c := &calls[a.i]
+			c.running = false
+			if c.done {
+				continue // a late answer of a hook that already timed out
+			}
+			finished, err := r.hookAnswered(c, a, stage, step, rollback)
+			if err != nil {
+				return err
+			}
+			if finished {
+				c.done = true
+				pending--
+			}
+		case <-r.clock.After(next.Sub(now)):
+			if err := r.housekeeping(); err != nil {
+				return err
+			}
+		case cmd := <-r.dep.cmds:
+			if cmd.kind == cmdContinue && paused > 0 && !rollback {
+				cmd.reply <- nil
+				for i := range calls {
+					if c := &calls[i]; c.h.IsPause() && !c.done {
+						c.done = true
+						pending--
+						paused--
+						r.emit(Event{Kind: EventContinued, Hook: c.h.Name, Stage: stage, Step: step, Reason: "Continue called"})
+					}
+				}
+				continue
+			}
+			if err := r.command(cmd, paused > 0); err != nil {
+				return err
+			}
+		case <-r.ctx.Done():
+			if err := r.canceled(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func callHook(ctx context.Context, deadline time.Time, i int, h Hook, in HookInput, out chan<- hookAnswer) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	res, err := h.Run(ctx, in)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	out <- hookAnswer{i: i, res: res, err: err}
+}
+
+// hookAnswered handles one answer; it reports whether the hook is finished at
+// this stage, or returns a rollback signal.
+func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rollback bool) (bool, error) {
+	now := r.clock.Now()
+	ev := Event{Kind: EventHookAnswered, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, DuringRollback: rollback}
+	res := a.res
+	if a.err != nil {
+		if errors.Is(a.err, context.DeadlineExceeded) && !now.Before(c.deadline) {
+			return true, r.hookTimedOut(c, stage, step, rollback)
+		}
+		if ErrorCode(a.err).Retryable() && now.Before(c.deadline) {
+			ev.Reason = "retrying after error: " + a.err.Error()
+			r.emit(ev)
+			c.next = now.Add(DefaultCallbackDelay)
+			return false, nil
+		}
+		res = HookResult{Status: HookFailed, Reason: a.err.Error()}
+	}
+	if _, err := ParseHookStatus(string(res.Status)); err != nil {
+		res = HookResult{Status: HookFailed, Reason: fmt.Sprintf("invalid hook status %q", res.Status)}
+	}
+	ev.HookStatus, ev.Reason = res.Status, res.Reason
+	r.emit(ev)
+	switch res.Status {
+	case HookSucceeded:
+		return true, nil
+	case HookInProgress:
+		if len(res.Details) > 0 {
+			c.details = res.Details
+		}
+		delay := res.CallbackDelay
+		if delay <= 0 {
+			delay = DefaultCallbackDelay
+		}
+		c.next = now.Add(delay)
+		return false, nil
+	}
+	if rollback {
+		return true, nil // a hook cannot stop a rollback
+	}
+	reason := res.Reason
+	if reason == "" {
+		reason = "hook answered FAILED"
+	}
+	return true, r.rollbackNow(TriggerHook, c.h.Name, reason)
+}
+
+// hookTimedOut takes the hook's timeout action.
+func (r *run) hookTimedOut(c *hookCall, stage Stage, step int, rollback bool) error {
+	c.done = true
+	reason := fmt.Sprintf("timed out after %v", c.h.timeout())
+	if rollback || c.h.TimeoutAction == TimeoutContinue {
+		kind := EventHookAnswered
+		if c.h.IsPause() {
+			kind = EventContinued
+		}
+		r.emit(Event{Kind: kind, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, DuringRollback: rollback, Reason: reason + "; continuing"})
+		return nil
+	}
+	r.emit(Event{Kind: EventHookAnswered, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, Reason: reason})
+	return r.rollbackNow(TriggerHook, c.h.Name, reason)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

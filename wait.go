@@ -1,0 +1,216 @@
+package bluegreen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// call runs a backend call, retrying it with exponential backoff while it
+// fails with a retryable code, up to Config.Retry.Attempts calls. The error
+// it returns is wrapped once, with the stage and op.
+func (r *run) call(backend any, op string, fn func(ctx context.Context) error) error {
+	backoff := r.d.cfg.Retry.Initial
+	for attempt := 1; ; attempt++ {
+		err := fn(r.ctx)
+		if err == nil {
+			return nil
+		}
+		if r.ctx.Err() != nil {
+			if cerr := r.canceled(); cerr != nil {
+				return cerr
+			}
+			attempt-- // a fresh context replaced the canceled one: the call did not really fail
+			continue
+		}
+		err = wrap(backend, r.service, r.stage, op, err)
+		if !ErrorCode(err).Retryable() || attempt >= r.d.cfg.Retry.Attempts {
+			return err
+		}
+		r.emit(Event{Kind: EventRetried, Reason: err.Error()})
+		select {
+		case <-r.clock.After(backoff):
+		case <-r.ctx.Done():
+			if cerr := r.canceled(); cerr != nil {
+				return cerr
+			}
+		}
+		backoff = min(2*backoff, r.d.cfg.Retry.Max)
+	}
+}
+
+// canceled handles the caller's context being done, per Config.OnCancel.
+// With CancelRollback it swaps in a fresh context bounded by RollbackTimeout
+// (once) and asks for a rollback; otherwise the deployment is abandoned.
+func (r *run) canceled() error {
+	cause := r.ctx.Err()
+	if r.d.cfg.OnCancel == CancelDetach || r.cancelHandled {
+		return &abortSignal{&Error{Code: CodeCanceled, Service: r.service, Stage: r.stage, Op: "Deploy",
+			Err: fmt.Errorf("context done (%w); state left for the next deployment's RECONCILE_SERVICE", cause)}}
+	}
+	r.cancelHandled = true
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), RollbackTimeout)
+	context.AfterFunc(ctx, cancel) // release the timer's resources when the timeout fires
+	r.ctx = ctx
+	if r.rollingBack {
+		return nil // already rolling back: go on with the fresh context
+	}
+	return r.rollbackNow(TriggerCanceled, "context", "the caller's context was done: "+cause.Error())
+}
+
+// sleep waits until the given time, watching monitors, renewing the lease and
+// handling commands. It returns nil at that time (or on Promote if
+// promotable), a rollback signal, or an abort.
+func (r *run) sleep(until time.Time, promotable bool) error {
+	for {
+		now := r.clock.Now()
+		if !now.Before(until) {
+			return nil
+		}
+		next := r.housekeepingAt(until)
+		select {
+		case <-r.clock.After(next.Sub(now)):
+			if err := r.housekeeping(); err != nil {
+				return err
+			}
+		case c := <-r.dep.cmds:
+			if c.kind == cmdPromote && promotable && !r.rollingBack {
+				c.reply <- nil
+				r.emit(Event{Kind: EventPromoted, Reason: fmt.Sprintf("skipped %v of waiting", until.Sub(now).Round(time.Millisecond))})
+				return nil
+			}
+			if err := r.command(c, false); err != nil {
+				return err
+			}
+		case <-r.ctx.Done():
+			if err := r.canceled(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// pause waits d, for a poll interval, handling commands like sleep does
+// except Promote.
+func (r *run) pause(d time.Duration) error {
+	return r.sleep(r.clock.Now().Add(d), false)
+}
+
+// housekeepingAt returns the earlier of until and the next monitor check or
+// lease renewal.
+func (r *run) housekeepingAt(until time.Time) time.Time {
+	next := until
+	if r.monitoring() && r.nextMonitor.Before(next) {
+		next = r.nextMonitor
+	}
+	if renew := r.lastSave.Add(r.d.cfg.LeaseTTL / 3); r.rec.Lease.Owner != "" && renew.Before(next) {
+		next = renew
+	}
+	return next
+}
+
+// housekeeping checks monitors and renews the lease when they are due.
+func (r *run) housekeeping() error {
+	now := r.clock.Now()
+	if r.monitoring() && !now.Before(r.nextMonitor) {
+		if err := r.checkMonitors(); err != nil {
+			return err
+		}
+	}
+	if r.rec.Lease.Owner != "" && !now.Before(r.lastSave.Add(r.d.cfg.LeaseTTL/3)) {
+		return r.persist()
+	}
+	return nil
+}
+
+// poll handles a command that is waiting, without blocking.
+func (r *run) poll() error {
+	select {
+	case c := <-r.dep.cmds:
+		return r.command(c, false)
+	case <-r.ctx.Done():
+		return r.canceled()
+	default:
+		return nil
+	}
+}
+
+// command answers a caller command. paused says whether pause hooks hold the
+// deployment (Continue is then handled by the caller of command). It returns
+// a rollback signal when the caller asked for a rollback.
+func (r *run) command(c command, paused bool) error {
+	refuse := func(why string) error {
+		c.reply <- &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: r.stage, Op: c.kind.String(), Err: errors.New(why)}
+		return nil
+	}
+	switch c.kind {
+	case cmdRollback:
+		switch {
+		case r.rollingBack:
+			return refuse("already rolling back")
+		case r.cleaning:
+			return refuse("too late: blue is being removed in CLEAN_UP")
+		}
+		c.reply <- nil
+		reason := c.reason
+		if reason == "" {
+			reason = "requested by the caller"
+		}
+		return r.rollbackNow(TriggerCaller, "caller", reason)
+	case cmdContinue:
+		return refuse("not paused")
+	case cmdPromote:
+		return refuse("not waiting out a traffic step or the bake time")
+	}
+	return refuse("unknown command")
+}
+
+// persist saves the record with the deployment's current state and renews
+// the lease. Every transition is persisted before it is acted on. A lost
+// compare-and-swap means another owner took the service: the deployment
+// stops without touching anything else.
+func (r *run) persist() error {
+	now := r.clock.Now()
+	if r.st != nil {
+		r.st.Updated = now
+		r.rec.Deployment = r.st
+	}
+	if r.rec.Lease.Owner != "" {
+		r.rec.Lease.Expires = now.Add(r.d.cfg.LeaseTTL)
+	}
+	var v int64
+	err := r.call(r.d.cfg.Store, "Store.Save", func(ctx context.Context) (err error) {
+		v, err = r.d.cfg.Store.Save(ctx, r.rec)
+		return err
+	})
+	if err != nil {
+		var sig *rollbackSignal
+		if errors.As(err, &sig) || isAbort(err) {
+			return err
+		}
+		if ErrorCode(err) == CodeConflict {
+			err = &Error{Code: CodeConflict, Service: r.service, Stage: r.stage, Op: "Store.Save",
+				Err: fmt.Errorf("lease lost: another owner changed the record (%w); stopping without touching traffic", err)}
+		}
+		return &abortSignal{err}
+	}
+	r.rec.Version = v
+	r.lastSave = now
+	return nil
+}
+
+// restore hands the Preparer's state back once.
+func (r *run) restore() error {
+	p, ok := r.d.cfg.Compute.(Preparer)
+	if !ok || r.st.Restored || r.st.Prepared == nil {
+		return nil
+	}
+	if err := r.call(r.d.cfg.Compute, "Compute.Restore", func(ctx context.Context) error {
+		return p.Restore(ctx, r.st.Green, r.st.Prepared)
+	}); err != nil {
+		return err
+	}
+	r.st.Restored = true
+	return nil
+}
