@@ -452,10 +452,7 @@ func (r *run) rollbackNow(t Trigger, by, reason string) error {
 func (r *run) emit(ev Event) {
 	ev.Time = r.clock.Now()
 	if ev.Stage == 0 {
-		ev.Stage = r.stage
-	}
-	if ev.Step == 0 && (ev.Stage == StagePreProductionTrafficShift || ev.Stage == StageProductionTrafficShift) {
-		ev.Step = r.step
+		ev.Stage, ev.Step = r.stage, r.step
 	}
 	ev = r.dep.append(ev)
 	cb := &r.d.cfg.Callbacks

@@ -59,9 +59,11 @@ func (w *world) deployFirst(t *testing.T, service string) {
 }
 
 // summary prints events compactly: kind, stage and step, and the detail that matters.
+// Traffic events and waits show their time since the first event, as "@2m0s".
 func summary(evs []bluegreen.Event) []string {
 	out := make([]string, 0, len(evs))
 	for _, ev := range evs {
+		at := ev.Time.Sub(evs[0].Time)
 		s := string(ev.Kind)
 		if ev.Stage != 0 {
 			s += " " + ev.Stage.String()
@@ -79,7 +81,9 @@ func summary(evs []bluegreen.Event) []string {
 			}
 		case bluegreen.EventPaused, bluegreen.EventContinued:
 			s += " " + ev.Hook
-		case bluegreen.EventTrafficShifted, bluegreen.EventTrafficVerified:
+		case bluegreen.EventTrafficShifted:
+			s += " " + ev.Routes.String()
+		case bluegreen.EventTrafficVerified:
 			s += " " + ev.Routes.String()
 		case bluegreen.EventHealthChecked:
 			s += fmt.Sprintf(" %d/%d", ev.Status.Healthy, ev.Status.Desired)
@@ -97,6 +101,9 @@ func summary(evs []bluegreen.Event) []string {
 		}
 		if ev.DuringRollback {
 			s += " (rollback)"
+		}
+		if ev.Kind == bluegreen.EventTrafficShifted || ev.Kind == bluegreen.EventDone {
+			s += " @" + at.String()
 		}
 		out = append(out, s)
 	}
@@ -188,4 +195,16 @@ func checkInvariants(t *testing.T, w *world, service string, evs []bluegreen.Eve
 	if rollbackShifts > 1 {
 		t.Errorf("invariant 5: rollback made %d router calls", rollbackShifts)
 	}
+}
+
+// trimTimes drops the "@time" suffixes of summary lines, for tests about order only.
+func trimTimes(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if j := strings.LastIndex(l, " @"); j >= 0 {
+			l = l[:j]
+		}
+		out[i] = l
+	}
+	return out
 }

@@ -1,0 +1,75 @@
+// Package bluegreen runs blue/green deployments from inside Go programs:
+// deploy tools, integration tests and platform services that deploy
+// thousands of services. It follows the Amazon ECS blue/green model, and
+// makes every part of it pluggable and testable.
+//
+// # The model
+//
+// A service has two slots (A and B). The live revision runs in one of them:
+// it is blue. A deployment starts the new revision, green, in the other slot,
+// sends test traffic to it, then moves production traffic to it (all at once,
+// linearly or as a canary), keeps both running for a bake time while monitors
+// watch, and finally removes blue. Anything that goes wrong before blue's
+// removal — a hook that answers FAILED, a monitor that fires, green failing
+// its health checks, a traffic change that does not take, or the caller —
+// rolls back: production and test traffic return to blue in one router call,
+// then green is removed.
+//
+// # The lifecycle
+//
+// A deployment passes the stages of ECS, with ECS's names and hook rules:
+//
+//	RECONCILE_SERVICE             settle an unfinished earlier deployment     hooks
+//	PRE_SCALE_UP                  green not started; blue has all traffic     hooks
+//	SCALE_UP                      green started at full size, no traffic      -
+//	POST_SCALE_UP                 green running and healthy, no traffic       hooks
+//	TEST_TRAFFIC_SHIFT            the test route moves to green               hooks, no pause
+//	POST_TEST_TRAFFIC_SHIFT       all test traffic on green: test it here     hooks
+//	PRE_PRODUCTION_TRAFFIC_SHIFT  gate before every production step           hooks
+//	PRODUCTION_TRAFFIC_SHIFT      production weights move, step by step       hooks, no pause
+//	POST_PRODUCTION_TRAFFIC_SHIFT green has all production traffic            hooks
+//	BAKE_TIME                     both run; monitors watched                  -
+//	CLEAN_UP                      blue removed; green recorded as live        -
+//
+// As in ECS, PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT run at
+// every step of a linear or canary shift (their events carry the step), and
+// during a rollback the TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT hooks
+// run again, told it is a rollback; their answers cannot stop it. A service's
+// first deployment has no blue: its production shift is one step and it has
+// no bake time (BAKE_TIME is reported skipped).
+//
+// Hooks follow the contract of ECS lifecycle hook Lambda functions: they
+// answer SUCCEEDED, FAILED or IN_PROGRESS; IN_PROGRESS is called again after
+// its callback delay (30 s by default) with the details it returned. Hooks at
+// one stage run in parallel; each has a timeout with an action (roll back, by
+// default, or continue). A pause hook holds its stage until Continue.
+//
+// # Using it
+//
+// New validates a Config (backends, hooks, monitors, shift strategy, bake
+// time) and returns a Deployer. Deploy runs a deployment to its end, calling
+// Config.Callbacks as it goes; Start returns a Deployment handle whose Events
+// iterator replays the deployment's events from the start and then follows
+// it live, and whose Rollback, Continue and Promote act on it. Plan shows what
+// a deployment will do without touching anything.
+//
+// # Guarantees
+//
+// Production weights are integers in tenths of a percent that always sum to
+// 100%. Every transition is saved to the Store before it is acted on, under a
+// lease, so that at most one deployment of a service is in flight across
+// processes, and a deployment whose process died is settled (completed or
+// rolled back) by the next deployment's RECONCILE_SERVICE. After every
+// traffic change the Deployer waits until a router that can verify
+// (Verifier) confirms the new routes are in force. Backend errors are wrapped
+// once with the stage, the operation and a Code that errors.Is and ErrorCode
+// test; transient ones are retried with backoff.
+//
+// # Backends
+//
+// Compute, Router, Hook, Monitor and Store are small interfaces. Package
+// bluegreentest has in-memory fakes of each and conformance suites every
+// backend passes. Time comes from the time package (virtual inside a
+// testing/synctest bubble, so a 30-minute deployment is tested in
+// milliseconds) or from Config.Clock.
+package bluegreen
