@@ -129,9 +129,12 @@ func validateService(s string) error {
 func (r *run) acquire(rev Revision) error {
 	cfg := &r.d.cfg
 	for attempt := 0; ; attempt++ {
-		rec, err := r.d.cfg.Store.Load(r.ctx, r.service)
-		if err != nil {
-			return wrap(cfg.Store, r.service, 0, "Store.Load", err)
+		var rec Record
+		if err := r.call(cfg.Store, "Store.Load", func(ctx context.Context) (err error) {
+			rec, err = cfg.Store.Load(ctx, r.service)
+			return err
+		}); err != nil {
+			return unwrapAbort(err)
 		}
 		now := r.clock.Now()
 		if rec.Lease.HeldBy(cfg.Owner, now) {
@@ -147,12 +150,15 @@ func (r *run) acquire(rev Revision) error {
 				Err: fmt.Errorf("deployment %s was left unfinished at %s and Config.Reconcile is ReconcileRefuse; settle it with Deployer.Reconcile or choose another policy", old.ID, old.Stage)}
 		}
 		rec.Lease = Lease{Owner: cfg.Owner, Expires: now.Add(cfg.LeaseTTL)}
-		v, err := cfg.Store.Save(r.ctx, rec)
-		if err != nil {
+		var v int64
+		if err := r.call(cfg.Store, "Store.Save", func(ctx context.Context) (err error) {
+			v, err = cfg.Store.Save(ctx, rec)
+			return err
+		}); err != nil {
 			if ErrorCode(err) == CodeConflict && attempt < 3 {
 				continue // someone wrote between our load and save; look again
 			}
-			return wrap(cfg.Store, r.service, 0, "Store.Save", err)
+			return unwrapAbort(err)
 		}
 		rec.Version = v
 		r.rec = rec

@@ -90,6 +90,8 @@ func summary(evs []bluegreen.Event) []string {
 			if ev.Status.Failed {
 				s += " failed"
 			}
+		case bluegreen.EventReconciled:
+			s += " " + ev.Reason
 		case bluegreen.EventMonitorFired:
 			s += " " + ev.Alarms[0].Name
 		case bluegreen.EventRollbackStarted:
@@ -181,19 +183,20 @@ func checkInvariants(t *testing.T, w *world, service string, evs []bluegreen.Eve
 		case bluegreen.EventPromoted:
 			promoted = true
 		case bluegreen.EventRollbackStarted:
-			rollingBack = true
+			rollingBack, rollbackShifts = true, 0
+		case bluegreen.EventRollbackFinished:
+			rollingBack = false
 		case bluegreen.EventTrafficShifted:
 			if rollingBack {
-				rollbackShifts++
+				if rollbackShifts++; rollbackShifts > 1 {
+					t.Errorf("invariant 5: rollback made %d router calls", rollbackShifts)
+				}
 			}
 		case bluegreen.EventStageStarted:
 			if ev.Stage == bluegreen.StageCleanUp && !promoted && ev.Time.Sub(fullAt) < bake {
 				t.Errorf("invariant 2: clean-up %v after green had all traffic, bake time is %v", ev.Time.Sub(fullAt), bake)
 			}
 		}
-	}
-	if rollbackShifts > 1 {
-		t.Errorf("invariant 5: rollback made %d router calls", rollbackShifts)
 	}
 }
 

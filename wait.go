@@ -45,7 +45,7 @@ func (r *run) call(backend any, op string, fn func(ctx context.Context) error) e
 // (once) and asks for a rollback; otherwise the deployment is abandoned.
 func (r *run) canceled() error {
 	cause := r.ctx.Err()
-	if r.d.cfg.OnCancel == CancelDetach || r.cancelHandled {
+	if r.d.cfg.OnCancel == CancelDetach || r.cancelHandled || r.st == nil {
 		return &abortSignal{&Error{Code: CodeCanceled, Service: r.service, Stage: r.stage, Op: "Deploy",
 			Err: fmt.Errorf("context done (%w); state left for the next deployment's RECONCILE_SERVICE", cause)}}
 	}
