@@ -3,9 +3,9 @@ package bluegreen_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"

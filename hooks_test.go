@@ -342,4 +342,3 @@ func TestCommandsAfterTheEnd(t *testing.T) {
 }
 
 var cmpIgnoreAt = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".At" }, cmp.Ignore())
-

@@ -350,7 +350,8 @@ func TestLostLeaseStopsWithoutTouchingTraffic(t *testing.T) {
 		w.deployFirst(t, "web")
 		d, _ := bluegreen.New(w.config(func(c *bluegreen.Config) { c.BakeTime = time.Hour }))
 		dep, _ := d.Start(t.Context(), "web", rev("web:2"))
-		time.Sleep(time.Minute)
+		time.Sleep(90 * time.Second) // between two lease renewals (every 20s)
+		synctest.Wait()
 		// Someone else writes the record behind the deployment's back.
 		rec, _ := w.store.Inner().Load(context.Background(), "web")
 		rec.Lease.Owner = "intruder"
