@@ -154,7 +154,7 @@ type scenario struct {
 	name   string
 	hooks  func(w *world) []bluegreen.LifecycleHook
 	setup  func(w *world, mon *bluegreentest.Monitor)
-	act    func(t *testing.T, dep *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event)
+	act    func(t *testing.T, dep func() *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event)
 	health map[string]bluegreentest.Health
 	// tail is the expected events from ROLLBACK_STARTED on.
 	tail []string
@@ -232,7 +232,7 @@ func TestRollbackTriggers(t *testing.T) {
 			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerTraffic, By: "Router.SetRoutes", Stage: bluegreen.StageProductionTrafficShift, Step: 2,
 				Reason: "bluegreen: service web: PRODUCTION_TRAFFIC_SHIFT: Router.SetRoutes: unknown: boom"}},
 		{name: "monitor fires during a step's wait",
-			act: func(t *testing.T, _ *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event) {
+			act: func(t *testing.T, _ func() *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event) {
 				if ev.Kind == bluegreen.EventTrafficVerified && ev.Step == 2 {
 					mon.Fire("5xx-rate", "green 5xx rate 4% over 1% for 200 requests")
 				}
@@ -250,7 +250,7 @@ func TestRollbackTriggers(t *testing.T) {
 			tail: rollbackTail("HOOK", "check", "POST_PRODUCTION_TRAFFIC_SHIFT"),
 			why:  bluegreen.RollbackInfo{Trigger: bluegreen.TriggerHook, By: "check", Reason: "smoke test failed", Stage: bluegreen.StagePostProductionTrafficShift}},
 		{name: "monitor fires during bake time",
-			act: func(t *testing.T, _ *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event) {
+			act: func(t *testing.T, _ func() *bluegreen.Deployment, mon *bluegreentest.Monitor, ev bluegreen.Event) {
 				if ev.Kind == bluegreen.EventStageStarted && ev.Stage == bluegreen.StageBakeTime {
 					mon.Fire("latency-p99", "")
 				}
@@ -259,10 +259,10 @@ func TestRollbackTriggers(t *testing.T) {
 				rollbackTail("", "", "BAKE_TIME")[1:]),
 			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "latency-p99", Stage: bluegreen.StageBakeTime, Reason: "alarm latency-p99 fired"}},
 		{name: "manual rollback during bake time",
-			act: func(t *testing.T, dep *bluegreen.Deployment, _ *bluegreentest.Monitor, ev bluegreen.Event) {
+			act: func(t *testing.T, dep func() *bluegreen.Deployment, _ *bluegreentest.Monitor, ev bluegreen.Event) {
 				if ev.Kind == bluegreen.EventStageStarted && ev.Stage == bluegreen.StageBakeTime {
 					go func() {
-						if err := dep.Rollback(context.Background(), "error budget burning"); err != nil {
+						if err := dep().Rollback(context.Background(), "error budget burning"); err != nil {
 							t.Errorf("Rollback: %v", err)
 						}
 					}()
@@ -281,6 +281,8 @@ func TestRollbackTriggers(t *testing.T) {
 					tt.setup(w, mon)
 				}
 				var dep *bluegreen.Deployment
+				started := make(chan struct{})
+				getDep := func() *bluegreen.Deployment { <-started; return dep }
 				d, err := bluegreen.New(w.config(func(c *bluegreen.Config) {
 					c.Shift, c.BakeTime = bluegreen.Linear(50, time.Minute), 10*time.Minute
 					c.Monitors = []bluegreen.Monitor{mon}
@@ -288,17 +290,17 @@ func TestRollbackTriggers(t *testing.T) {
 						c.Hooks = tt.hooks(w)
 					}
 					if tt.act != nil {
-						c.Callbacks.OnEvent = func(ev bluegreen.Event) { tt.act(t, dep, mon, ev) }
+						c.Callbacks.OnEvent = func(ev bluegreen.Event) { tt.act(t, getDep, mon, ev) }
 					}
 				}))
 				if err != nil {
 					t.Fatal(err)
 				}
 				dep, err = d.Start(t.Context(), "web", rev("web:2"))
+				close(started)
 				if err != nil {
 					t.Fatal(err)
 				}
-				synctest.Wait()
 				evs := events(t, dep)
 				got := summary(evs)
 				i := slices.IndexFunc(got, func(s string) bool {
