@@ -1,0 +1,149 @@
+package bluegreentest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// ErrCrashed is returned by every call of a Store after it crashed (see
+// Store.CrashAfter). Test for it with errors.Is.
+var ErrCrashed = errors.New("bluegreentest: store crashed")
+
+// Store wraps a bluegreen.Store, recording every call (see Recorder; the
+// operations are "Load" and "Save"), failing calls on demand and crashing
+// after a given number of saves. It is safe for concurrent use.
+type Store struct {
+	Recorder
+
+	inner bluegreen.Store
+
+	mu      sync.Mutex
+	saved   map[string][]bluegreen.Record
+	crashIn int // successful saves left before the crash; 0: no crash armed
+	crashed bool
+	onCrash func()
+}
+
+// NewStore wraps inner; a new bluegreen.NewMemoryStore if inner is nil.
+func NewStore(inner bluegreen.Store) *Store {
+	if inner == nil {
+		inner = bluegreen.NewMemoryStore()
+	}
+	return &Store{inner: inner, saved: map[string][]bluegreen.Record{}}
+}
+
+// Inner returns the wrapped store, which a test hands to a fresh Deployer to
+// play the process that starts after a crash.
+func (s *Store) Inner() bluegreen.Store { return s.inner }
+
+// CrashAfter arms a crash: once saves more saves have succeeded (at once if
+// saves <= 0), then is called (if not nil) before that last Save returns,
+// and every later call fails with ErrCrashed until Recover. A test cancels
+// the Deployer's context in then, or stops other fakes, to stop a deployment
+// between a persisted transition and the action that follows it.
+func (s *Store) CrashAfter(saves int, then func()) {
+	s.mu.Lock()
+	s.onCrash = then
+	s.crashIn = saves
+	crashNow := saves <= 0
+	if crashNow {
+		s.crashed = true
+	}
+	s.mu.Unlock()
+	if crashNow && then != nil {
+		then()
+	}
+}
+
+// Crashed reports whether the store has crashed.
+func (s *Store) Crashed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crashed
+}
+
+// Recover undoes a crash (or disarms one): calls reach the wrapped store again.
+func (s *Store) Recover() {
+	s.mu.Lock()
+	s.crashed, s.crashIn, s.onCrash = false, 0, nil
+	s.mu.Unlock()
+}
+
+func (s *Store) checkCrashed(op string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.crashed {
+		return fmt.Errorf("bluegreentest: %s: %w", op, ErrCrashed)
+	}
+	return nil
+}
+
+// Load loads service's record from the wrapped store.
+func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, error) {
+	if err := s.record(ctx, Call{Op: "Load", Service: service}); err != nil {
+		return bluegreen.Record{}, err
+	}
+	if err := s.checkCrashed("Load"); err != nil {
+		return bluegreen.Record{}, err
+	}
+	return s.inner.Load(ctx, service)
+}
+
+// Save saves rec in the wrapped store and counts the save towards an armed crash.
+func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
+	if err := s.record(ctx, Call{Op: "Save", Service: rec.Service, Detail: saveDetail(rec), Arg: rec.Clone()}); err != nil {
+		return 0, err
+	}
+	if err := s.checkCrashed("Save"); err != nil {
+		return 0, err
+	}
+	v, err := s.inner.Save(ctx, rec)
+	if err != nil {
+		return 0, err
+	}
+	saved := rec.Clone()
+	saved.Version = v
+	s.mu.Lock()
+	s.saved[rec.Service] = append(s.saved[rec.Service], saved)
+	var then func()
+	if s.crashIn > 0 {
+		s.crashIn--
+		if s.crashIn == 0 {
+			s.crashed, then = true, s.onCrash
+		}
+	}
+	s.mu.Unlock()
+	if then != nil {
+		then()
+	}
+	return v, nil
+}
+
+func saveDetail(rec bluegreen.Record) string {
+	d := fmt.Sprintf("version %d", rec.Version)
+	if dep := rec.Deployment; dep != nil {
+		d += fmt.Sprintf(" %s %s %s", dep.ID, dep.Phase, dep.Stage)
+		if dep.Step > 0 {
+			d += fmt.Sprintf(" step %d", dep.Step)
+		}
+	}
+	return d
+}
+
+// Saved returns every record of service that was saved successfully through
+// this wrapper, in order, each with the version the save gave it.
+func (s *Store) Saved(service string) []bluegreen.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]bluegreen.Record, len(s.saved[service]))
+	for i, r := range s.saved[service] {
+		out[i] = r.Clone()
+	}
+	return out
+}
+
+var _ bluegreen.Store = (*Store)(nil)
