@@ -3,7 +3,6 @@ package bluegreen
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -17,6 +16,7 @@ type hookCall struct {
 	deadline time.Time
 	running  bool
 	done     bool
+	cancel   context.CancelFunc // abandons the call in flight
 }
 
 type hookAnswer struct {
@@ -75,7 +75,12 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 				in := HookInput{DeploymentID: r.dep.id, Service: r.service, Stage: stage, Step: step,
 					Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes, Rollback: rollback,
 					Attempt: c.attempt, Details: c.details}
-				go callHook(callCtx, c.deadline, i, c.h.Hook, in, answers)
+				// The call's context carries the time left as a timeout: the
+				// clock may be virtual, and the engine abandons the call at the
+				// deadline by its own clock whatever the hook does.
+				ctx, cancel := context.WithTimeout(callCtx, c.deadline.Sub(now))
+				c.cancel = cancel
+				go callHook(ctx, i, c.h.Hook, in, answers)
 			}
 			if !c.running && !c.h.IsPause() {
 				next = minTime(next, c.next)
@@ -90,6 +95,7 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 		case a := <-answers:
 			c := &calls[a.i]
 			c.running = false
+			c.cancel()
 			if c.done {
 				continue // a late answer of a hook that already timed out
 			}
@@ -130,9 +136,7 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 	return nil
 }
 
-func callHook(ctx context.Context, deadline time.Time, i int, h Hook, in HookInput, out chan<- hookAnswer) {
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+func callHook(ctx context.Context, i int, h Hook, in HookInput, out chan<- hookAnswer) {
 	res, err := h.Run(ctx, in)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -147,7 +151,7 @@ func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rol
 	ev := Event{Kind: EventHookAnswered, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, DuringRollback: rollback}
 	res := a.res
 	if a.err != nil {
-		if errors.Is(a.err, context.DeadlineExceeded) && !now.Before(c.deadline) {
+		if !now.Before(c.deadline) {
 			return true, r.hookTimedOut(c, stage, step, rollback)
 		}
 		if ErrorCode(a.err).Retryable() && now.Before(c.deadline) {
@@ -190,6 +194,9 @@ func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rol
 // hookTimedOut takes the hook's timeout action.
 func (r *run) hookTimedOut(c *hookCall, stage Stage, step int, rollback bool) error {
 	c.done = true
+	if c.running {
+		c.cancel()
+	}
 	reason := fmt.Sprintf("timed out after %v", c.h.timeout())
 	if rollback || c.h.TimeoutAction == TimeoutContinue {
 		kind := EventHookAnswered
