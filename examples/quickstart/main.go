@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-		"time"
+	"time"
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
