@@ -146,13 +146,21 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 	defer func() { stopLoad(); loading.Wait() }()
 
 	prog := &progress{out: out, terminal: terminal, load: ld}
-	ticker := time.NewTicker(250 * time.Millisecond)
-	defer ticker.Stop()
-	go func() {
-		for now := range ticker.C {
-			prog.tick(now)
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	var ticking sync.WaitGroup
+	ticking.Go(func() {
+		ticker := time.NewTicker(250 * time.Millisecond)
+		defer ticker.Stop()
+		for {
+			select {
+			case now := <-ticker.C:
+				prog.tick(now)
+			case <-tickCtx.Done():
+				return
+			}
 		}
-	}()
+	})
+	defer func() { stopTicks(); ticking.Wait(); prog.end() }()
 	fmt.Fprintf(out, "proxy: production http://%s/, test http://%s/; load %d req/s\n", px.Addr(), px.TestAddr(), o.rate)
 
 	base := bluegreen.Config{
@@ -221,6 +229,9 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 	}
 	stopLoad()
 	loading.Wait()
+	stopTicks()
+	ticking.Wait()
+	prog.end()
 	for i := range sum.Deployments {
 		sum.Requests += sum.Deployments[i].ServedBlue + sum.Deployments[i].ServedGreen + sum.Deployments[i].Failed
 		sum.Failed += sum.Deployments[i].Failed
