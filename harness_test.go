@@ -211,3 +211,14 @@ func trimTimes(lines []string) []string {
 	}
 	return out
 }
+
+// timeOf returns the time of the last event of kind at stage.
+func timeOf(evs []bluegreen.Event, stage bluegreen.Stage, kind bluegreen.EventKind) time.Time {
+	var at time.Time
+	for _, ev := range evs {
+		if ev.Stage == stage && ev.Kind == kind {
+			at = ev.Time
+		}
+	}
+	return at
+}

@@ -169,15 +169,8 @@ func TestHooksRunInParallel(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Both are called at once; the stage ends when the slower one succeeds.
-		var start, end time.Time
-		for _, ev := range evs {
-			if ev.Stage == bluegreen.StagePostTestTrafficShift && ev.Kind == bluegreen.EventStageStarted {
-				start = ev.Time
-			}
-			if ev.Stage == bluegreen.StagePostTestTrafficShift && ev.Kind == bluegreen.EventStageFinished {
-				end = ev.Time
-			}
-		}
+		start := timeOf(evs, bluegreen.StagePostTestTrafficShift, bluegreen.EventStageStarted)
+		end := timeOf(evs, bluegreen.StagePostTestTrafficShift, bluegreen.EventStageFinished)
 		if got := end.Sub(start); got != 10*time.Minute {
 			t.Errorf("stage took %v, want 10m (the slower hook, not the sum)", got)
 		}

@@ -266,15 +266,8 @@ func TestVerifyBarrier(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Each change is verified after 3 refusals, 1s apart, before the stage ends.
-			var shifted, verified time.Time
-			for _, ev := range evs {
-				if ev.Stage == bluegreen.StageProductionTrafficShift && ev.Kind == bluegreen.EventTrafficShifted {
-					shifted = ev.Time
-				}
-				if ev.Stage == bluegreen.StageProductionTrafficShift && ev.Kind == bluegreen.EventTrafficVerified {
-					verified = ev.Time
-				}
-			}
+			shifted := timeOf(evs, bluegreen.StageProductionTrafficShift, bluegreen.EventTrafficShifted)
+			verified := timeOf(evs, bluegreen.StageProductionTrafficShift, bluegreen.EventTrafficVerified)
 			if got := verified.Sub(shifted); got != 3*time.Second {
 				t.Errorf("verified %v after the shift, want 3s", got)
 			}
