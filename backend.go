@@ -3,6 +3,7 @@ package bluegreen
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // The interfaces in this file are what backends implement. They are small on
@@ -98,6 +99,9 @@ func (f MonitorFunc) Check(ctx context.Context, in MonitorInput) ([]Alarm, error
 type MonitorInput struct {
 	// DeploymentID identifies the deployment.
 	DeploymentID string
+	// Started is when the deployment started, so that a monitor can tell
+	// alarms raised before it from alarms raised during it.
+	Started time.Time
 	// Stage is the stage the deployment is in.
 	Stage Stage
 	// Blue is the environment being replaced; nil on a service's first deployment.

@@ -391,7 +391,7 @@ func (r *run) checkMonitors() error {
 		r.monitorErrs = make([]int, len(mons))
 	}
 	r.nextMonitor = r.clock.Now().Add(r.d.cfg.MonitorInterval)
-	in := MonitorInput{DeploymentID: r.dep.id, Stage: r.stage, Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes}
+	in := MonitorInput{DeploymentID: r.dep.id, Started: r.st.Started, Stage: r.stage, Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes}
 	for i, m := range mons {
 		var alarms []Alarm
 		err := r.call(m, "Monitor.Check", func(ctx context.Context) (err error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -172,7 +173,7 @@ func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rol
 		return true, nil
 	case HookInProgress:
 		if len(res.Details) > 0 {
-			c.details = res.Details
+			c.details = mergeDetails(c.h.Details, res.Details)
 		}
 		delay := res.CallbackDelay
 		if delay <= 0 {
@@ -215,4 +216,23 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// mergeDetails returns the details for a hook's next call, as ECS builds
+// them: the configured details, with the keys the hook returned added or
+// replaced. Details that are not both JSON objects are replaced whole.
+func mergeDetails(configured, returned json.RawMessage) json.RawMessage {
+	if len(configured) == 0 {
+		return returned
+	}
+	var base, add map[string]json.RawMessage
+	if json.Unmarshal(configured, &base) != nil || json.Unmarshal(returned, &add) != nil || base == nil || add == nil {
+		return returned
+	}
+	maps.Copy(base, add)
+	merged, err := json.Marshal(base)
+	if err != nil {
+		return returned
+	}
+	return merged
 }

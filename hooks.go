@@ -62,8 +62,9 @@ type HookInput struct {
 	// Attempt counts the calls of this hook at this stage and step, from 1.
 	Attempt int `json:"attempt"`
 	// Details are the hook details: on the first call those configured in
-	// LifecycleHook.Details; afterwards the details the hook returned with
-	// IN_PROGRESS (or the configured ones if it returned none). A hook keeps
+	// LifecycleHook.Details; afterwards, as ECS does, the configured details
+	// with the keys the hook returned with IN_PROGRESS added or replaced
+	// (when both are JSON objects; otherwise what it returned). A hook keeps
 	// its state here rather than in storage.
 	Details json.RawMessage `json:"details,omitempty"`
 }

@@ -65,7 +65,7 @@ func TestHookInProgressKeepsDetails(t *testing.T) {
 		for _, in := range hook.Inputs() {
 			got = append(got, string(in.Details))
 		}
-		if diff := cmp.Diff([]string{`{"suite":"smoke"}`, `{"run":1}`, `{"run":2}`}, got); diff != "" {
+		if diff := cmp.Diff([]string{`{"suite":"smoke"}`, `{"run":1,"suite":"smoke"}`, `{"run":2,"suite":"smoke"}`}, got); diff != "" {
 			t.Errorf("details handed to the hook (-want +got):\n%s", diff)
 		}
 		in := hook.Inputs()[2]

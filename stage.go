@@ -113,16 +113,25 @@ func ParseStage(name string) (Stage, error) {
 		Err: fmt.Errorf("unknown stage %q: want one of %s", name, strings.Join(stageNames[1:], ", "))}
 }
 
-// MarshalText encodes the stage as its ECS name.
+// MarshalText encodes the stage as its ECS name, and the zero Stage (no
+// stage yet) as an empty string.
 func (s Stage) MarshalText() ([]byte, error) {
+	if s == 0 {
+		return []byte{}, nil
+	}
 	if !s.Valid() {
 		return nil, &Error{Code: CodeInvalid, Op: "Stage.MarshalText", Err: fmt.Errorf("invalid stage %d", uint8(s))}
 	}
 	return []byte(stageNames[s]), nil
 }
 
-// UnmarshalText decodes a stage from its ECS name.
+// UnmarshalText decodes a stage from its ECS name; an empty string is the
+// zero Stage.
 func (s *Stage) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
 	v, err := ParseStage(string(b))
 	if err != nil {
 		return err

@@ -51,6 +51,10 @@ func TestStages(t *testing.T) {
 	if got := bluegreen.Stage(0).String(); got != "UNKNOWN" {
 		t.Errorf("zero stage prints %q", got)
 	}
+	var zero bluegreen.Stage
+	if b, err := zero.MarshalText(); err != nil || len(b) != 0 || zero.UnmarshalText(b) != nil || zero != 0 {
+		t.Errorf("the zero stage does not round-trip as \"\": %q %v", b, err)
+	}
 	if _, err := bluegreen.Stage(99).MarshalText(); err == nil {
 		t.Error("MarshalText of an invalid stage succeeded")
 	}
