@@ -1,0 +1,40 @@
+// Package cwmonitor is a bluegreen.Monitor over Amazon CloudWatch alarms:
+// the rollback alarms of an ECS deployment. An alarm in the ALARM state
+// fires, with its name and its state reason; OK and INSUFFICIENT_DATA do not.
+//
+// Alarms are named (Options.AlarmNames) or matched by a name prefix
+// (Options.AlarmNamePrefix), or both; metric and composite alarms are
+// watched alike. Each Check reads them with DescribeAlarms: one call per 100
+// named alarms, plus one per 100 alarms matching the prefix.
+//
+// # Alarms already in ALARM when a deployment starts
+//
+// By default they fire: Check reports every watched alarm in ALARM, however
+// long it has been there. This is what ECS does with a deployment's rollback
+// alarms, and it is the safe choice — an alarm that is firing says the
+// service is unhealthy, and a deployment should not proceed on top of that
+// unnoticed. The Deployer checks monitors from the first production traffic
+// step on, so such a deployment rolls back there, before green has more
+// than its first step of production traffic.
+//
+// With Options.IgnorePreexisting, an alarm fires only if its state last
+// changed (StateTransitionedTimestamp, else StateUpdatedTimestamp) at or
+// after the deployment's start, which the Monitor takes to be the time of
+// its first Check of that deployment id. An alarm that has been in ALARM
+// since before that is ignored until it goes back to OK and fires again.
+// Because the first Check comes with green's first production traffic, an
+// alarm that fired during the earlier stages (test traffic on green) is
+// also ignored; compare the clocks of this host and CloudWatch too, since
+// a skew of seconds moves the boundary. The Monitor remembers each
+// deployment's start for Options.Forget after its last Check.
+//
+// # Errors
+//
+// A named alarm that does not exist fails the Check (CodeNotFound), so that
+// a misspelt name cannot leave a deployment unwatched; the Deployer rolls
+// back after MonitorErrorLimit such failures in a row. A prefix that
+// matches nothing is not an error. Errors of DescribeAlarms carry a
+// bluegreen code (see Monitor.ErrorCode); the SDK's retryer has already
+// retried throttling and 5xx responses, and this package adds no retry
+// loop of its own.
+package cwmonitor

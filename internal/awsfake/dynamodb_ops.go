@@ -1,0 +1,294 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+type ddbKeySchemaElement struct {
+	AttributeName string
+	KeyType       string
+}
+
+type ddbAttributeDefinition struct {
+	AttributeName string
+	AttributeType string
+}
+
+// ddbLegacy holds the legacy (pre-expression) parameters, which the fake
+// rejects rather than ignores.
+type ddbLegacy struct {
+	Expected            json.RawMessage `json:",omitempty"`
+	ConditionalOperator json.RawMessage `json:",omitempty"`
+	AttributeUpdates    json.RawMessage `json:",omitempty"`
+	AttributesToGet     json.RawMessage `json:",omitempty"`
+}
+
+func (l ddbLegacy) check() *ddbError {
+	if l.Expected != nil || l.ConditionalOperator != nil || l.AttributeUpdates != nil || l.AttributesToGet != nil {
+		return ddbValidation(fmt.Errorf("legacy parameters (Expected, ConditionalOperator, AttributeUpdates, AttributesToGet) are not supported by the fake; use expressions"))
+	}
+	return nil
+}
+
+// ddbWriteInput holds the parameters shared by PutItem, UpdateItem and DeleteItem.
+type ddbWriteInput struct {
+	TableName                           string
+	ConditionExpression                 *string
+	ExpressionAttributeNames            map[string]string
+	ExpressionAttributeValues           map[string]AttributeValue
+	ReturnValues                        string
+	ReturnValuesOnConditionCheckFailure string
+	ReturnConsumedCapacity              string
+	ReturnItemCollectionMetrics         string
+	ddbLegacy
+}
+
+func (d *DynamoDB) tableDescription(t *ddbTable) map[string]any {
+	var schema []ddbKeySchemaElement
+	var defs []ddbAttributeDefinition
+	for i, k := range t.key {
+		typ := "HASH"
+		if i > 0 {
+			typ = "RANGE"
+		}
+		schema = append(schema, ddbKeySchemaElement{k.Name, typ})
+		defs = append(defs, ddbAttributeDefinition{k.Name, k.Type})
+	}
+	return map[string]any{
+		"TableName":            t.name,
+		"TableArn":             "arn:aws:dynamodb:us-east-1:123456789012:table/" + t.name,
+		"TableStatus":          "ACTIVE",
+		"KeySchema":            schema,
+		"AttributeDefinitions": defs,
+		"CreationDateTime":     float64(t.created.UnixMilli()) / 1000,
+		"ItemCount":            len(t.items),
+		"TableSizeBytes":       0,
+		"BillingModeSummary":   map[string]string{"BillingMode": "PAY_PER_REQUEST"},
+	}
+}
+
+func (d *DynamoDB) createTable(body []byte) (any, *ddbError) {
+	var in struct {
+		TableName            string
+		KeySchema            []ddbKeySchemaElement
+		AttributeDefinitions []ddbAttributeDefinition
+	}
+	if err := json.Unmarshal(body, &in); err != nil { // lenient: billing, tags and the like are accepted and ignored
+		return nil, &ddbError{status: http.StatusBadRequest, typ: "com.amazon.coral.service#SerializationException", message: err.Error()}
+	}
+	if in.TableName == "" || len(in.KeySchema) == 0 || len(in.KeySchema) > 2 || in.KeySchema[0].KeyType != "HASH" {
+		return nil, ddbValidation(fmt.Errorf("1 validation error detected: TableName and a KeySchema of a HASH key and an optional RANGE key are required"))
+	}
+	var key []KeyAttribute
+	for _, k := range in.KeySchema {
+		i := slices.IndexFunc(in.AttributeDefinitions, func(a ddbAttributeDefinition) bool { return a.AttributeName == k.AttributeName })
+		if i < 0 {
+			return nil, ddbValidation(fmt.Errorf("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k.AttributeName))
+		}
+		key = append(key, KeyAttribute{Name: k.AttributeName, Type: in.AttributeDefinitions[i].AttributeType})
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.tables[in.TableName]; ok {
+		return nil, &ddbError{status: http.StatusBadRequest, typ: "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+			message: "Table already exists: " + in.TableName}
+	}
+	t := &ddbTable{name: in.TableName, key: key, created: time.Now(), items: map[string]Item{}}
+	d.tables[in.TableName] = t
+	return map[string]any{"TableDescription": d.tableDescription(t)}, nil
+}
+
+func (d *DynamoDB) describeTable(body []byte) (any, *ddbError) {
+	var in struct{ TableName string }
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tables[in.TableName]
+	if !ok {
+		return nil, ddbNotFound(in.TableName)
+	}
+	return map[string]any{"Table": d.tableDescription(t)}, nil
+}
+
+func (d *DynamoDB) getItem(body []byte) (any, *ddbError) {
+	var in struct {
+		TableName                string
+		Key                      Item
+		ConsistentRead           *bool
+		ProjectionExpression     *string
+		ExpressionAttributeNames map[string]string
+		ReturnConsumedCapacity   string
+		ddbLegacy
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	env := newExprEnv(in.ExpressionAttributeNames, nil)
+	var proj []docPath
+	if in.ProjectionExpression != nil {
+		var err error
+		if proj, err = parseProjection(*in.ProjectionExpression, env); err != nil {
+			return nil, ddbValidation(fmt.Errorf("Invalid ProjectionExpression: %w", err))
+		}
+	}
+	if err := env.unused(); err != nil {
+		return nil, ddbValidation(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tables[in.TableName]
+	if !ok {
+		return nil, ddbNotFound(in.TableName)
+	}
+	k, err := t.encodeKey(in.Key, true)
+	if err != nil {
+		return nil, ddbValidation(err)
+	}
+	item, ok := t.items[k]
+	if !ok {
+		return struct{}{}, nil
+	}
+	if proj != nil {
+		item = project(item, proj)
+	}
+	return map[string]any{"Item": item}, nil
+}
+
+func (d *DynamoDB) putItem(body []byte) (any, *ddbError) {
+	var in struct {
+		Item Item
+		ddbWriteInput
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	return d.write(in.ddbWriteInput, in.Item, false, "", func(Item) (Item, *ddbError) { return in.Item, nil })
+}
+
+func (d *DynamoDB) updateItem(body []byte) (any, *ddbError) {
+	var in struct {
+		Key              Item
+		UpdateExpression *string
+		ddbWriteInput
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.UpdateExpression == nil {
+		return nil, ddbValidation(fmt.Errorf("UpdateExpression is required by the fake"))
+	}
+	return d.write(in.ddbWriteInput, in.Key, true, *in.UpdateExpression, nil)
+}
+
+func (d *DynamoDB) deleteItem(body []byte) (any, *ddbError) {
+	var in struct {
+		Key Item
+		ddbWriteInput
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	return d.write(in.ddbWriteInput, in.Key, true, "", func(Item) (Item, *ddbError) { return nil, nil })
+}
+
+// write serves the three write operations: it finds the item by the key
+// attributes of keyed (a Key parameter if isKey, else the new item), checks the condition against it, and stores what
+// next returns (nil deletes). For UpdateItem, next is nil and the
+// update expression is applied instead.
+func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, update string, next func(old Item) (Item, *ddbError)) (any, *ddbError) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
+	switch in.ReturnValues {
+	case "", "NONE", "ALL_OLD":
+	case "ALL_NEW":
+		if update == "" {
+			return nil, ddbValidation(fmt.Errorf("ReturnValues can only be ALL_NEW in UpdateItem"))
+		}
+	default:
+		return nil, ddbValidation(fmt.Errorf("ReturnValues %s is not supported by the fake", in.ReturnValues))
+	}
+	env := newExprEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	var condition cond
+	if in.ConditionExpression != nil {
+		var err error
+		if condition, err = parseCondition(*in.ConditionExpression, env); err != nil {
+			return nil, ddbValidation(fmt.Errorf("Invalid ConditionExpression: %w", err))
+		}
+	}
+	if update != "" {
+		actions, err := parseUpdate(update, env)
+		if err != nil {
+			return nil, ddbValidation(fmt.Errorf("Invalid UpdateExpression: %w", err))
+		}
+		next = func(old Item) (Item, *ddbError) {
+			if old == nil {
+				old = cloneItem(keyed)
+			}
+			item, err := applyUpdate(old, actions)
+			if err != nil {
+				return nil, ddbValidation(err)
+			}
+			return item, nil
+		}
+	}
+	if err := env.unused(); err != nil {
+		return nil, ddbValidation(err)
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tables[in.TableName]
+	if !ok {
+		return nil, ddbNotFound(in.TableName)
+	}
+	k, err := t.encodeKey(keyed, isKey)
+	if err != nil {
+		return nil, ddbValidation(err)
+	}
+	old := t.items[k]
+	if condition != nil && !condition.eval(old) {
+		e := &ddbError{status: http.StatusBadRequest, typ: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+			message: "The conditional request failed"}
+		if in.ReturnValuesOnConditionCheckFailure == "ALL_OLD" && old != nil {
+			e.item = cloneItem(old)
+		}
+		return nil, e
+	}
+	item, apiErr := next(old)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if item != nil {
+		if newKey, err := t.encodeKey(t.keyOf(item), true); err != nil || newKey != k {
+			return nil, ddbValidation(fmt.Errorf("Cannot update attribute %s. This attribute is part of the key", t.key[0].Name))
+		}
+		size := 0
+		for name, v := range item {
+			size += len(name) + valueSize(v)
+		}
+		if size > ddbMaxItemSize {
+			return nil, ddbValidation(fmt.Errorf("Item size has exceeded the maximum allowed size"))
+		}
+		t.items[k] = cloneItem(item)
+	} else {
+		delete(t.items, k)
+	}
+	out := map[string]any{}
+	switch {
+	case in.ReturnValues == "ALL_OLD" && old != nil:
+		out["Attributes"] = cloneItem(old)
+	case in.ReturnValues == "ALL_NEW" && item != nil:
+		out["Attributes"] = cloneItem(item)
+	}
+	return out, nil
+}
