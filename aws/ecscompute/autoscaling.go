@@ -1,0 +1,148 @@
+package ecscompute
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// ScalingState is the JSON Prepare returns and Restore takes back: the
+// service's scalable target and the suspended state it had before the
+// deployment.
+type ScalingState struct {
+	// ResourceID is the scalable target, "service/<cluster>/<service>".
+	ResourceID string `json:"resourceId"`
+	// Registered is false when the service had no scalable target: there is
+	// nothing to restore.
+	Registered bool `json:"registered"`
+	// Before is the suspended state before the deployment.
+	Before Suspended `json:"before"`
+}
+
+// Suspended is a scalable target's suspended state.
+type Suspended struct {
+	DynamicScalingIn  bool `json:"dynamicScalingInSuspended"`
+	DynamicScalingOut bool `json:"dynamicScalingOutSuspended"`
+	Scheduled         bool `json:"scheduledScalingSuspended"`
+}
+
+func suspendedOf(s *aastypes.SuspendedState) Suspended {
+	if s == nil {
+		return Suspended{}
+	}
+	return Suspended{aws.ToBool(s.DynamicScalingInSuspended), aws.ToBool(s.DynamicScalingOutSuspended), aws.ToBool(s.ScheduledScalingSuspended)}
+}
+
+func (s Suspended) toAWS() *aastypes.SuspendedState {
+	return &aastypes.SuspendedState{DynamicScalingInSuspended: aws.Bool(s.DynamicScalingIn),
+		DynamicScalingOutSuspended: aws.Bool(s.DynamicScalingOut), ScheduledScalingSuspended: aws.Bool(s.Scheduled)}
+}
+
+func (s Service) resourceID() string { return "service/" + lastPart(s.Cluster) + "/" + s.Name }
+
+// Prepare suspends dynamic scale-in of green's service (and scale-out, if
+// Service.SuspendScaleOut) when its desired count is an Application Auto
+// Scaling target, and returns a ScalingState holding the suspended state
+// from before. Without an AutoScaling client in the Options it does nothing
+// and returns nil.
+//
+// If a crash comes between the suspension and the Deployer persisting the
+// returned state, a second Prepare reads the suspension as the state before;
+// the window is one API call long.
+func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment) (json.RawMessage, error) {
+	if c.scaling == nil {
+		return nil, nil
+	}
+	s, err := c.service(green)
+	if err != nil {
+		return nil, err
+	}
+	state := ScalingState{ResourceID: s.resourceID()}
+	target, err := c.scalableTarget(ctx, state.ResourceID)
+	if err != nil {
+		return nil, err
+	}
+	if target != nil {
+		state.Registered, state.Before = true, suspendedOf(target.SuspendedState)
+		want := state.Before
+		want.DynamicScalingIn = true
+		want.DynamicScalingOut = want.DynamicScalingOut || s.SuspendScaleOut
+		if want != state.Before {
+			if err := c.setSuspended(ctx, state.ResourceID, want); err != nil {
+				return nil, err
+			}
+			c.log.InfoContext(ctx, "ecscompute: auto scaling suspended", "service", green.Service, "resource", state.ResourceID,
+				"scaleIn", want.DynamicScalingIn, "scaleOut", want.DynamicScalingOut)
+		}
+	}
+	b, err := json.Marshal(state)
+	if err != nil {
+		return nil, fmt.Errorf("ecscompute: encode scaling state: %w", err)
+	}
+	return b, nil
+}
+
+// Restore puts back the suspended state Prepare found. It is idempotent: a
+// target already in that state, or gone, is left alone.
+func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var state ScalingState
+	if err := json.Unmarshal(raw, &state); err != nil {
+		return &bluegreen.ConfigError{Field: "Restore state", Problem: fmt.Sprintf("%q is not an ecscompute.ScalingState: %v", raw, err),
+			Fix: "pass back the state Prepare returned"}
+	}
+	if !state.Registered {
+		return nil
+	}
+	if c.scaling == nil {
+		return &bluegreen.ConfigError{Field: "ecscompute.Options.AutoScaling", Problem: "nil, but the deployment suspended auto scaling of " + state.ResourceID,
+			Fix: "pass applicationautoscaling.NewFromConfig(cfg) so the suspended state can be restored"}
+	}
+	target, err := c.scalableTarget(ctx, state.ResourceID)
+	if err != nil || target == nil {
+		return err
+	}
+	if suspendedOf(target.SuspendedState) == state.Before {
+		return nil
+	}
+	if err := c.setSuspended(ctx, state.ResourceID, state.Before); err != nil {
+		return err
+	}
+	c.log.InfoContext(ctx, "ecscompute: auto scaling restored", "service", green.Service, "resource", state.ResourceID,
+		"scaleInSuspended", state.Before.DynamicScalingIn, "scaleOutSuspended", state.Before.DynamicScalingOut)
+	return nil
+}
+
+func (c *Compute) scalableTarget(ctx context.Context, resourceID string) (*aastypes.ScalableTarget, error) {
+	out, err := c.scaling.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{resourceID},
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount})
+	if err != nil {
+		return nil, fmt.Errorf("ecscompute: describe scalable target %s: %w", resourceID, err)
+	}
+	for i := range out.ScalableTargets {
+		if aws.ToString(out.ScalableTargets[i].ResourceId) == resourceID {
+			return &out.ScalableTargets[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// setSuspended updates only the target's suspended state: a registration
+// that names an existing target changes only what it sets.
+func (c *Compute) setSuspended(ctx context.Context, resourceID string, s Suspended) error {
+	_, err := c.scaling.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount, SuspendedState: s.toAWS()})
+	if err != nil {
+		return fmt.Errorf("ecscompute: update suspended state of %s: %w", resourceID, err)
+	}
+	return nil
+}

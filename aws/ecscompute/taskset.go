@@ -1,0 +1,221 @@
+package ecscompute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// Task set statuses, as ECS reports them.
+const (
+	statusPrimary  = "PRIMARY"
+	statusActive   = "ACTIVE"
+	statusDraining = "DRAINING"
+)
+
+// ScaleUp creates env's task set at 100% of the service's desired count,
+// unless it exists already. The first task set of a service is made primary.
+func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error {
+	s, err := c.service(env)
+	if err != nil {
+		return err
+	}
+	spec, err := ParseSpec(env.Revision)
+	if err != nil {
+		return err
+	}
+	svc, err := c.describeService(ctx, s)
+	if err != nil {
+		return err
+	}
+	if ts := s.find(svc.TaskSets, env); ts != nil {
+		return nil // created by an earlier call
+	}
+	in := &ecs.CreateTaskSetInput{
+		Cluster:     aws.String(s.Cluster),
+		Service:     aws.String(s.Name),
+		ExternalId:  aws.String(env.DeploymentID),
+		ClientToken: aws.String(ClientToken(s, env)),
+		LoadBalancers: []ecstypes.LoadBalancer{{
+			TargetGroupArn: aws.String(s.targetGroup(env.Slot)),
+			ContainerName:  aws.String(s.ContainerName),
+			ContainerPort:  aws.Int32(s.ContainerPort),
+		}},
+		Scale: &ecstypes.Scale{Unit: ecstypes.ScaleUnitPercent, Value: 100},
+	}
+	spec.apply(in)
+	out, err := c.ecs.CreateTaskSet(ctx, in)
+	if err != nil {
+		return fmt.Errorf("ecscompute: %s: create task set: %w", env, err)
+	}
+	id := aws.ToString(out.TaskSet.Id)
+	c.log.InfoContext(ctx, "ecscompute: task set created", "service", env.Service, "slot", env.Slot, "deployment", env.DeploymentID,
+		"taskSet", id, "taskDefinition", spec.TaskDefinition)
+	if !slices.ContainsFunc(svc.TaskSets, func(ts ecstypes.TaskSet) bool { return aws.ToString(ts.Status) == statusPrimary }) {
+		// A service's first task set: nothing else can be primary.
+		return c.makePrimary(ctx, s, env, id)
+	}
+	return nil
+}
+
+// describeService reads the service and checks that its task sets can be
+// managed.
+func (c *Compute) describeService(ctx context.Context, s Service) (*ecstypes.Service, error) {
+	out, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.Cluster), Services: []string{s.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("ecscompute: describe service %s: %w", s.Name, err)
+	}
+	if len(out.Services) == 0 {
+		reason := "MISSING"
+		if len(out.Failures) > 0 {
+			reason = aws.ToString(out.Failures[0].Reason)
+		}
+		return nil, bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: ECS service %s in cluster %s: %s", s.Name, s.Cluster, reason))
+	}
+	svc := out.Services[0]
+	if st := aws.ToString(svc.Status); st != "ACTIVE" {
+		return nil, bluegreen.NewError(bluegreen.CodeFailedPrecondition, fmt.Errorf("ecscompute: ECS service %s in cluster %s is %s, not ACTIVE", s.Name, s.Cluster, st))
+	}
+	controller := ecstypes.DeploymentControllerTypeEcs
+	if svc.DeploymentController != nil {
+		controller = svc.DeploymentController.Type
+	}
+	if controller != ecstypes.DeploymentControllerTypeExternal {
+		return nil, bluegreen.NewError(bluegreen.CodeFailedPrecondition, &NotExternalError{Cluster: s.Cluster, Service: s.Name, Controller: string(controller)})
+	}
+	return &svc, nil
+}
+
+// taskSets reads every task set of the service.
+func (c *Compute) taskSets(ctx context.Context, s Service) ([]ecstypes.TaskSet, error) {
+	out, err := c.ecs.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Name)})
+	if err != nil {
+		return nil, fmt.Errorf("ecscompute: describe task sets of %s: %w", s.Name, err)
+	}
+	return out.TaskSets, nil
+}
+
+// find returns env's task set among sets: the one whose external id is the
+// deployment id and whose target group is the slot's, preferring one that is
+// not draining.
+func (s Service) find(sets []ecstypes.TaskSet, env bluegreen.Environment) *ecstypes.TaskSet {
+	var found *ecstypes.TaskSet
+	for i := range sets {
+		ts := &sets[i]
+		if aws.ToString(ts.ExternalId) != env.DeploymentID || !inTargetGroup(*ts, s.targetGroup(env.Slot)) {
+			continue
+		}
+		if found == nil || aws.ToString(found.Status) == statusDraining && aws.ToString(ts.Status) != statusDraining {
+			found = ts
+		}
+	}
+	return found
+}
+
+func inTargetGroup(ts ecstypes.TaskSet, tg string) bool {
+	return slices.ContainsFunc(ts.LoadBalancers, func(lb ecstypes.LoadBalancer) bool { return aws.ToString(lb.TargetGroupArn) == tg })
+}
+
+// ScaleDown scales env's task set to zero and deletes it. If env's task set
+// is primary and the other slot has a task set running, that one is made
+// primary first: this is how green becomes primary when the Deployer's
+// CLEAN_UP removes blue. A task set that is gone or draining is already
+// scaled down.
+func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) error {
+	s, err := c.service(env)
+	if err != nil {
+		return err
+	}
+	sets, err := c.taskSets(ctx, s)
+	if err != nil {
+		return err
+	}
+	ts := s.find(sets, env)
+	if ts == nil || aws.ToString(ts.Status) == statusDraining {
+		return nil
+	}
+	id := aws.ToString(ts.Id)
+	if aws.ToString(ts.Status) == statusPrimary {
+		if next := s.successor(sets, env); next != nil {
+			if err := c.makePrimary(ctx, s, env, aws.ToString(next.Id)); err != nil {
+				return err
+			}
+		}
+	}
+	if ts.Scale == nil || ts.Scale.Value > 0 {
+		_, err := c.ecs.UpdateTaskSet(ctx, &ecs.UpdateTaskSetInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), TaskSet: aws.String(id),
+			Scale: &ecstypes.Scale{Unit: ecstypes.ScaleUnitPercent, Value: 0}})
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("ecscompute: %s: scale task set %s to 0: %w", env, id, err)
+		}
+	}
+	_, err = c.ecs.DeleteTaskSet(ctx, &ecs.DeleteTaskSetInput{Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), TaskSet: aws.String(id)})
+	if err != nil && !gone(err) {
+		return fmt.Errorf("ecscompute: %s: delete task set %s: %w", env, id, err)
+	}
+	c.log.InfoContext(ctx, "ecscompute: task set deleted", "service", env.Service, "slot", env.Slot, "deployment", env.DeploymentID, "taskSet", id)
+	return nil
+}
+
+// successor returns the task set to make primary when env's leaves: the
+// newest running task set in the other slot.
+func (s Service) successor(sets []ecstypes.TaskSet, env bluegreen.Environment) *ecstypes.TaskSet {
+	var next *ecstypes.TaskSet
+	for i := range sets {
+		ts := &sets[i]
+		if aws.ToString(ts.Status) != statusActive || !inTargetGroup(*ts, s.targetGroup(env.Slot.Other())) {
+			continue
+		}
+		if next == nil || aws.ToTime(ts.CreatedAt).After(aws.ToTime(next.CreatedAt)) {
+			next = ts
+		}
+	}
+	return next
+}
+
+// Promote makes env's task set the service's primary task set, as ScaleDown
+// of the other slot does. It is idempotent. Use it to make green primary
+// before blue is scaled down.
+func (c *Compute) Promote(ctx context.Context, env bluegreen.Environment) error {
+	s, err := c.service(env)
+	if err != nil {
+		return err
+	}
+	sets, err := c.taskSets(ctx, s)
+	if err != nil {
+		return err
+	}
+	ts := s.find(sets, env)
+	if ts == nil || aws.ToString(ts.Status) == statusDraining {
+		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s has no running task set to promote", env))
+	}
+	if aws.ToString(ts.Status) == statusPrimary {
+		return nil
+	}
+	return c.makePrimary(ctx, s, env, aws.ToString(ts.Id))
+}
+
+func (c *Compute) makePrimary(ctx context.Context, s Service, env bluegreen.Environment, id string) error {
+	_, err := c.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
+		Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), PrimaryTaskSet: aws.String(id)})
+	if err != nil {
+		return fmt.Errorf("ecscompute: %s: make task set %s primary: %w", env, id, err)
+	}
+	c.log.InfoContext(ctx, "ecscompute: primary task set changed", "service", env.Service, "taskSet", id)
+	return nil
+}
+
+// gone reports whether err says the task set does not exist (any more).
+func gone(err error) bool {
+	var nf *ecstypes.TaskSetNotFoundException
+	return errors.As(err, &nf)
+}

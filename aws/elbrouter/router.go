@@ -1,0 +1,216 @@
+package elbrouter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// API is the part of the ELBv2 client the router uses; *elbv2.Client
+// implements it.
+type API interface {
+	elbv2.DescribeRulesAPIClient
+	elbv2.DescribeListenersAPIClient
+	ModifyRule(ctx context.Context, in *elbv2.ModifyRuleInput, optFns ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error)
+	ModifyListener(ctx context.Context, in *elbv2.ModifyListenerInput, optFns ...func(*elbv2.Options)) (*elbv2.ModifyListenerOutput, error)
+}
+
+// Service says where one service's traffic is routed.
+type Service struct {
+	// ProductionRuleARN is the listener rule production traffic matches.
+	// Set it or ProductionListenerARN.
+	ProductionRuleARN string
+	// ProductionListenerARN is a listener whose default action routes
+	// production traffic, when there is no rule for it.
+	ProductionListenerARN string
+	// TestRuleARN is the rule test traffic matches (a header-condition rule,
+	// say). Optional; set at most one of TestRuleARN and TestListenerARN.
+	TestRuleARN string
+	// TestListenerARN is a test listener whose default action routes test
+	// traffic. Optional.
+	TestListenerARN string
+	// TargetGroupA and TargetGroupB are the ARNs of the target groups of
+	// slot A and slot B. Required, and different.
+	TargetGroupA, TargetGroupB string
+}
+
+// Options configure a Router.
+type Options struct {
+	// Client is the ELBv2 client, such as elbv2.NewFromConfig(cfg). Required.
+	Client API
+	// Services maps each service name to its routes. Required.
+	Services map[string]Service
+	// Logger receives a line for every rule or listener changed, with the
+	// target group names and weights; slog.Default if nil.
+	Logger *slog.Logger
+}
+
+// Router is a bluegreen.Router and bluegreen.Verifier over ELBv2 listener
+// rules. It is safe for concurrent use; it keeps no state besides its options.
+type Router struct {
+	client   API
+	services map[string]Service
+	log      *slog.Logger
+}
+
+var (
+	_ bluegreen.Router     = (*Router)(nil)
+	_ bluegreen.Verifier   = (*Router)(nil)
+	_ bluegreen.ErrorCoder = (*Router)(nil)
+)
+
+// New returns a Router, or an error naming the first option that is wrong.
+func New(opts Options) (*Router, error) {
+	if opts.Client == nil {
+		return nil, &bluegreen.ConfigError{Field: "elbrouter.Options.Client", Problem: "nil", Fix: "pass elasticloadbalancingv2.NewFromConfig(cfg)"}
+	}
+	if len(opts.Services) == 0 {
+		return nil, &bluegreen.ConfigError{Field: "elbrouter.Options.Services", Problem: "empty", Fix: "add the listener rules and target groups of each service"}
+	}
+	services := make(map[string]Service, len(opts.Services))
+	for _, name := range slices.Sorted(maps.Keys(opts.Services)) {
+		s := opts.Services[name]
+		if err := s.validate("elbrouter.Options.Services[" + name + "]"); err != nil {
+			return nil, err
+		}
+		services[name] = s
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Router{client: opts.Client, services: services, log: log}, nil
+}
+
+func (s Service) validate(field string) error {
+	switch {
+	case (s.ProductionRuleARN == "") == (s.ProductionListenerARN == ""):
+		return &bluegreen.ConfigError{Field: field + ".ProductionRuleARN", Problem: "exactly one of ProductionRuleARN and ProductionListenerARN must be set",
+			Fix: "name the production listener rule, or the listener whose default action serves production"}
+	case s.TestRuleARN != "" && s.TestListenerARN != "":
+		return &bluegreen.ConfigError{Field: field + ".TestRuleARN", Problem: "both TestRuleARN and TestListenerARN are set", Fix: "set at most one"}
+	case s.TargetGroupA == "":
+		return &bluegreen.ConfigError{Field: field + ".TargetGroupA", Problem: "empty", Fix: "give the ARN of slot A's target group"}
+	case s.TargetGroupB == "":
+		return &bluegreen.ConfigError{Field: field + ".TargetGroupB", Problem: "empty", Fix: "give the ARN of slot B's target group"}
+	case s.TargetGroupA == s.TargetGroupB:
+		return &bluegreen.ConfigError{Field: field + ".TargetGroupB", Problem: "same target group as TargetGroupA", Fix: "each slot needs its own target group"}
+	}
+	return nil
+}
+
+func (r *Router) service(name string) (Service, error) {
+	s, ok := r.services[name]
+	if !ok {
+		return Service{}, &bluegreen.ConfigError{Field: "service", Problem: fmt.Sprintf("no routes configured for service %q", name),
+			Fix: "add it to elbrouter.Options.Services"}
+	}
+	return s, nil
+}
+
+// SetRoutes points the production route at both target groups with rt's
+// weights and the test route at the test slot's target group, changing
+// nothing else in the rules. A route already as rt wants it is not written.
+func (r *Router) SetRoutes(ctx context.Context, service string, rt bluegreen.Routes) error {
+	if err := rt.Validate(); err != nil {
+		return err
+	}
+	s, err := r.service(service)
+	if err != nil {
+		return err
+	}
+	cur, err := r.read(ctx, s)
+	if err != nil {
+		return err
+	}
+	// Refuse to rewrite a route that forwards to a target group of neither
+	// slot: dropping it could cut off traffic someone else routed.
+	if _, err := s.routes(cur); err != nil {
+		return err
+	}
+	prod := s.production(rt.Production)
+	if err := r.write(ctx, service, "production", cur.prod, prod); err != nil {
+		return err
+	}
+	if cur.test == nil {
+		return nil
+	}
+	return r.write(ctx, service, "test", *cur.test, s.test(rt))
+}
+
+// Routes reads the routes back from the rules.
+func (r *Router) Routes(ctx context.Context, service string) (bluegreen.Routes, error) {
+	s, err := r.service(service)
+	if err != nil {
+		return bluegreen.Routes{}, err
+	}
+	cur, err := r.read(ctx, s)
+	if err != nil {
+		return bluegreen.Routes{}, err
+	}
+	return s.routes(cur)
+}
+
+// Verify re-reads the rules and reports whether they route as rt says.
+// ELBv2 applies a rule change to its own reads at once; Verify guards against
+// a concurrent writer and makes the Deployer's check explicit.
+func (r *Router) Verify(ctx context.Context, service string, rt bluegreen.Routes) (bool, error) {
+	if err := rt.Validate(); err != nil {
+		return false, err
+	}
+	s, err := r.service(service)
+	if err != nil {
+		return false, err
+	}
+	cur, err := r.read(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	got, err := s.routes(cur)
+	if err != nil {
+		return false, err
+	}
+	if cur.test == nil {
+		rt.Test = ""
+	}
+	return got == rt, nil
+}
+
+// UnknownTargetGroupError reports a route that forwards to a target group
+// that belongs to neither slot of the service.
+type UnknownTargetGroupError struct {
+	// Route is the rule or listener ARN.
+	Route string
+	// TargetGroup is the unexpected target group's ARN.
+	TargetGroup string
+}
+
+func (e *UnknownTargetGroupError) Error() string {
+	return fmt.Sprintf("elbrouter: %s forwards to target group %s, which is neither slot A's nor slot B's; "+
+		"make the rule forward only to the service's two target groups, or fix TargetGroupA/TargetGroupB in the options", e.Route, e.TargetGroup)
+}
+
+// ErrorCode maps ELBv2 and transport errors to bluegreen codes.
+func (r *Router) ErrorCode(err error) bluegreen.Code {
+	var ute *UnknownTargetGroupError
+	var nfe *noForwardError
+	if errors.As(err, &ute) || errors.As(err, &nfe) {
+		return bluegreen.CodeFailedPrecondition
+	}
+	return errorCode(err)
+}
+
+// shortARN keeps log lines readable: the resource part of an ARN.
+func shortARN(arn string) string {
+	if i := strings.Index(arn, ":listener"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
