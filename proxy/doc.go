@@ -1,0 +1,70 @@
+// Package proxy is bluegreen's built-in zero-downtime reverse proxy: the
+// router of the local backend, and of anyone deploying to a single host.
+//
+// A Proxy serves two listeners. The production listener splits each
+// service's requests between its two slots (blue and green) by the
+// production weights of bluegreen.Routes, at 0.1% resolution, with a
+// deterministic weighted round robin: a 10% weight sends exactly 100 of every
+// 1000 requests to green, evenly spaced. The test listener (on loopback by
+// default) sends every request to the test route's slot; an optional header
+// rule sends matching production requests there too. Within a slot, requests
+// are balanced round robin across the healthy instances.
+//
+// Routes change atomically: the routing of every service is an immutable
+// table behind an atomic pointer, and SetRoutes publishes a new one. No
+// request is refused or lost while weights change; requests in flight finish
+// on the instance they started on.
+//
+// # Instances, health and draining
+//
+// Compute backends register the instances of a slot with SetTargets. When
+// SetTargets removes instances they take no new requests, and it returns
+// once their requests in flight (long ones, streams and WebSockets included)
+// have finished, up to the service's deregistration delay, as with an ALB
+// target group; so a backend stops instances right after removing them.
+// Drain does the same for a whole slot while leaving its instances
+// registered. The TargetRegistrar interface names these two methods.
+//
+// Active health checks (path, interval, timeout, healthy and unhealthy
+// thresholds) and passive ones (an instance that refuses a connection is
+// taken out) decide which instances get requests; an idempotent request
+// without a body that meets a refused connection is retried on another
+// healthy instance.
+//
+// # Metrics and the error-rate monitor
+//
+// Each environment counts requests, 5xx answers and a latency histogram,
+// readable with Metrics and as Prometheus text (WritePrometheus, and GET
+// /metrics on the admin API). ErrorRateMonitor, and Proxy.Check with
+// Options.ErrorRate, implement bluegreen.Monitor: green's 5xx rate over its
+// latest requests, after a minimum count, rolls a bad release back.
+//
+// # In process or as a daemon
+//
+// A Proxy runs inside the deploying program (New, Start, Shutdown), or as a
+// long-running daemon (cmd/bluegreen-proxy) with an admin API on loopback or
+// a unix socket, protected by a token when one is set, and a state file
+// saved on every change so that a restarted daemon routes as before. A
+// Client drives the daemon over that API and implements the same interfaces
+// as the Proxy, so a short-lived deploy command can deploy behind it, and
+// traffic survives the command's exit or crash.
+//
+// The admin API's endpoints:
+//
+//	GET  /healthz                                        "ok"
+//	GET  /metrics                                        Prometheus text
+//	GET  /v1/services                                    {"services": [...]}
+//	GET  /v1/services/{service}/routes                   bluegreen.Routes
+//	PUT  /v1/services/{service}/routes                   body bluegreen.Routes
+//	POST /v1/services/{service}/verify                   body bluegreen.Routes; {"inForce": bool}
+//	GET  /v1/services/{service}/config                   ServiceConfig
+//	PUT  /v1/services/{service}/config                   body ServiceConfig
+//	GET  /v1/services/{service}/slots/{slot}/targets     {"targets": [TargetStatus...]}
+//	PUT  /v1/services/{service}/slots/{slot}/targets     body {"targets": ["host:port", ...]}
+//	POST /v1/services/{service}/slots/{slot}/drain       waits for the drain
+//	GET  /v1/services/{service}/slots/{slot}/window?n=N  Window
+//	GET  /v1/services/{service}/slots/{slot}/metrics     Metrics
+//
+// Errors are JSON: {"error": message, "code": bluegreen code name}, plus
+// "field", "problem" and "fix" for bad input.
+package proxy

@@ -1,0 +1,107 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// ErrorRate is an error-rate rule: the alarm fires when more than MaxRate of
+// green's latest Window requests were answered with a 5xx status, once at
+// least MinRequests are in the window. The zero value is the default rule:
+// "green-5xx-rate", above 1% over the last 1000 requests, after at least 100.
+type ErrorRate struct {
+	// Name names the alarm; "green-5xx-rate" if empty.
+	Name string `json:"name,omitempty"`
+	// MaxRate is the highest acceptable share of 5xx answers, between 0 and
+	// 1 (0.01 is 1%); 0.01 if zero.
+	MaxRate float64 `json:"maxRate,omitempty"`
+	// Window is how many of the latest requests count; 1000 if zero.
+	Window int `json:"window,omitempty"`
+	// MinRequests is how many requests the window must hold before the
+	// rule may fire, so that one early error is not a 100% rate; 100 if zero
+	// (or Window, if smaller).
+	MinRequests int `json:"minRequests,omitempty"`
+}
+
+func (r ErrorRate) withDefaults() ErrorRate {
+	if r.Name == "" {
+		r.Name = "green-5xx-rate"
+	}
+	if r.MaxRate == 0 {
+		r.MaxRate = 0.01
+	}
+	if r.Window == 0 {
+		r.Window = DefaultErrorWindow
+	}
+	if r.MinRequests == 0 {
+		r.MinRequests = min(100, r.Window)
+	}
+	return r
+}
+
+func (r ErrorRate) validate(field string) error {
+	switch {
+	case math.IsNaN(r.MaxRate) || r.MaxRate <= 0 || r.MaxRate >= 1:
+		return fieldError(field+".MaxRate", fmt.Sprintf("%v is not between 0 and 1", r.MaxRate), "use a share such as 0.01 for 1%")
+	case r.Window < 1 || r.Window > maxErrorWindow:
+		return fieldError(field+".Window", fmt.Sprintf("%d out of range", r.Window), fmt.Sprintf("use 1 to %d requests", maxErrorWindow))
+	case r.MinRequests < 1 || r.MinRequests > r.Window:
+		return fieldError(field+".MinRequests", fmt.Sprintf("%d is not between 1 and the window (%d)", r.MinRequests, r.Window),
+			"use a count no larger than the window")
+	}
+	return nil
+}
+
+// WindowReader reads an environment's recent request outcomes. *Proxy and
+// *Client implement it.
+type WindowReader interface {
+	ErrorWindow(ctx context.Context, service string, slot bluegreen.Slot, n int) (Window, error)
+}
+
+// ErrorRateMonitor is a bluegreen.Monitor that fires when green's 5xx rate,
+// as the proxy measured it, breaks Rule. Green's window starts afresh when
+// its instances are registered, so errors of an earlier environment in the
+// same slot do not count.
+type ErrorRateMonitor struct {
+	// Source reads the proxy's windows: a *Proxy or a *Client.
+	Source WindowReader
+	// Rule is the rule; the zero value is the default rule.
+	Rule ErrorRate
+}
+
+// Check returns an alarm named after the rule when green's error rate breaks it.
+func (m *ErrorRateMonitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+	rule := m.Rule.withDefaults()
+	if err := rule.validate("ErrorRateMonitor.Rule"); err != nil {
+		return nil, err
+	}
+	if m.Source == nil {
+		return nil, fieldError("ErrorRateMonitor.Source", "nil", "set it to the *proxy.Proxy or *proxy.Client routing the service")
+	}
+	w, err := m.Source.ErrorWindow(ctx, in.Green.Service, in.Green.Slot, rule.Window)
+	if err != nil {
+		return nil, err
+	}
+	if w.Requests < rule.MinRequests || w.Requests == 0 {
+		return nil, nil
+	}
+	rate := float64(w.Errors) / float64(w.Requests)
+	if rate <= rule.MaxRate {
+		return nil, nil
+	}
+	return []bluegreen.Alarm{{
+		Name: rule.Name,
+		Reason: fmt.Sprintf("green (%s) answered %d of its last %d requests with 5xx (%.2f%%), above %.2f%%",
+			in.Green, w.Errors, w.Requests, rate*100, rule.MaxRate*100),
+	}}, nil
+}
+
+// Check applies Options.ErrorRate to green's requests, making the Proxy a
+// bluegreen.Monitor. For other rules use an ErrorRateMonitor.
+func (p *Proxy) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+	m := ErrorRateMonitor{Source: p, Rule: p.opts.ErrorRate}
+	return m.Check(ctx, in)
+}

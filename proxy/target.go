@@ -1,0 +1,305 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// target is one upstream instance of an environment. Its health is one
+// atomic flag that the request path reads, and that active checks and
+// passive failures write.
+type target struct {
+	addr string   // normalized, "http://host:port"
+	url  *url.URL // parsed addr
+	pool *pool
+	rp   *httputil.ReverseProxy
+
+	up       atomic.Bool // takes new requests
+	refused  atomic.Bool // a connection was refused since the last active check
+	gone     atomic.Bool // removed by SetTargets: no new requests, ever
+	inflight atomic.Int64
+	idle     chan struct{}        // receives when inflight drops to 0 once gone
+	kill     atomic.Pointer[kill] // canceled to cut t's requests in flight
+
+	mu        sync.Mutex    // guards checkStop
+	checkStop chan struct{} // closes to stop the active checker; nil when none runs
+}
+
+// TargetStatus reports one instance of an environment.
+type TargetStatus struct {
+	// Addr is the instance's address, as "http://host:port".
+	Addr string `json:"addr"`
+	// Healthy reports whether it takes new requests.
+	Healthy bool `json:"healthy"`
+}
+
+func newTarget(pl *pool, addr string) *target {
+	u, _ := url.Parse(addr) // addr was normalized by normalizeTarget
+	t := &target{addr: addr, url: u, pool: pl, idle: make(chan struct{}, 1)}
+	t.up.Store(true)
+	t.kill.Store(newKillUnder(pl.kill.Load().ctx))
+	px := pl.proxy
+	t.rp = &httputil.ReverseProxy{
+		Rewrite:      t.rewrite,
+		Transport:    t,
+		BufferPool:   px.buffers,
+		ErrorHandler: px.proxyError,
+		ErrorLog:     px.errorLog,
+		// FlushInterval stays 0: ReverseProxy already flushes every write of
+		// a streamed response (text/event-stream, or no Content-Length), and
+		// flushing ordinary responses write by write would cost a syscall each.
+	}
+	return t
+}
+
+// rewrite points the outgoing request at t, keeping the client's Host header
+// (as ALB and kamal-proxy do, so applications see their own host name) and
+// setting X-Forwarded-For, -Host and -Proto.
+func (t *target) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.Scheme = t.url.Scheme
+	pr.Out.URL.Host = t.url.Host
+	trust := t.pool.proxy.opts.TrustForwarded
+	if trust {
+		// SetXForwarded appends the client's address to what is already there.
+		if v, ok := pr.In.Header["X-Forwarded-For"]; ok {
+			pr.Out.Header["X-Forwarded-For"] = v
+		}
+	}
+	pr.SetXForwarded()
+	if trust {
+		// A trusted front proxy knows the scheme the client used; we do not.
+		if v, ok := pr.In.Header["X-Forwarded-Proto"]; ok {
+			pr.Out.Header["X-Forwarded-Proto"] = v
+		}
+	}
+}
+
+// maxRetries bounds how many other instances a request refused by its first
+// instance is tried on.
+const maxRetries = 3
+
+// RoundTrip sends req to its instance. When the instance refuses the
+// connection it is marked down (a passive health check), and a request that
+// can be replayed safely (idempotent method, no body) is tried on another
+// healthy instance of the same environment.
+func (t *target) RoundTrip(req *http.Request) (*http.Response, error) {
+	tr := t.pool.proxy.transport
+	res, err := tr.RoundTrip(req)
+	if err == nil || !isDialError(err) {
+		return res, err
+	}
+	t.markRefused()
+	if !replayable(req) {
+		return nil, err
+	}
+	tried := [maxRetries + 1]*target{t}
+	for n := 1; n < len(tried); n++ {
+		next := t.pool.pickExcept(tried[:n])
+		if next == nil {
+			break
+		}
+		tried[n] = next
+		if !next.acquire() {
+			continue // removed a moment ago
+		}
+		retry := *req
+		u := *req.URL
+		u.Host = next.url.Host
+		retry.URL = &u
+		res, err = tr.RoundTrip(&retry)
+		if err == nil {
+			// next serves the request until its body is closed: count it
+			// in flight there, so removing next waits for it.
+			res.Body = releaseOnClose(res.Body, next)
+			return res, nil
+		}
+		next.release()
+		if !isDialError(err) {
+			return nil, err
+		}
+		next.markRefused()
+	}
+	return nil, err
+}
+
+// releaseOnClose wraps body so that closing it releases t. A 101 response's
+// body is the upgraded connection, which ReverseProxy writes to as well.
+func releaseOnClose(body io.ReadCloser, t *target) io.ReadCloser {
+	rb := releasingBody{ReadCloser: body, t: t, once: new(sync.Once)}
+	if rw, ok := body.(io.ReadWriteCloser); ok {
+		return releasingConn{rb, rw}
+	}
+	return rb
+}
+
+type releasingBody struct {
+	io.ReadCloser
+	t    *target
+	once *sync.Once
+}
+
+func (b releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.t.release)
+	return err
+}
+
+type releasingConn struct {
+	releasingBody
+	w io.Writer
+}
+
+func (c releasingConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+// markRefused takes t out of rotation after a refused connection: until
+// active checks pass again, or for the cooldown when there are none.
+func (t *target) markRefused() {
+	t.refused.Store(true)
+	if !t.up.Swap(false) {
+		return
+	}
+	pl := t.pool
+	pl.proxy.log.Warn("proxy: instance refused a connection; taking it out of rotation",
+		"service", pl.service, "slot", pl.slot, "target", t.addr)
+	hc := pl.healthCheck()
+	if hc.Path != "" {
+		return // the active checker brings it back
+	}
+	time.AfterFunc(hc.Cooldown, func() {
+		if !t.gone.Load() && !t.up.Swap(true) {
+			pl.proxy.log.Info("proxy: instance back in rotation after cooldown",
+				"service", pl.service, "slot", pl.slot, "target", t.addr)
+		}
+	})
+}
+
+// isDialError reports whether err is a failure to connect: nothing was sent,
+// so the instance never saw the request.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// replayable reports whether req may be sent again: its method is
+// idempotent and it has no body that the first attempt could have consumed.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	default:
+		return false
+	}
+	return req.Body == nil || req.Body == http.NoBody
+}
+
+// stopChecks stops t's active checker, if one runs.
+func (t *target) stopChecks() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.checkStop != nil {
+		close(t.checkStop)
+		t.checkStop = nil
+	}
+}
+
+// acquire counts a request in flight on t, unless t is gone (the same
+// protocol as pool.acquire).
+func (t *target) acquire() bool {
+	t.inflight.Add(1)
+	if t.gone.Load() {
+		t.release()
+		return false
+	}
+	return true
+}
+
+func (t *target) release() {
+	if t.inflight.Add(-1) == 0 && t.gone.Load() {
+		select {
+		case t.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// remove takes t out for good and stops its health checks; its requests in
+// flight go on (see waitGone).
+func (t *target) remove() {
+	t.gone.Store(true)
+	t.stopChecks()
+}
+
+// waitGone waits until the removed t has no request in flight, or until
+// deadline fires, when it cancels them and waits for them to unwind.
+func (t *target) waitGone(ctx context.Context, deadline <-chan time.Time) error {
+	for t.inflight.Load() > 0 {
+		select {
+		case <-t.idle:
+		case <-ctx.Done():
+			return fmt.Errorf("proxy: remove %s: %d requests still in flight: %w", t.addr, t.inflight.Load(), ctx.Err())
+		case <-deadline:
+			t.pool.proxy.log.Warn("proxy: deregistration delay passed; canceling requests still in flight",
+				"service", t.pool.service, "slot", t.pool.slot, "target", t.addr, "inFlight", t.inflight.Load())
+			t.kill.Load().cancel()
+			return waitZero(ctx, &t.inflight, t.idle)
+		}
+	}
+	return nil
+}
+
+// normalizeTarget turns "host:port" or "http://host:port" into
+// "http://host:port", rejecting anything else with an error naming field.
+func normalizeTarget(field, s string) (string, error) {
+	raw := s
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	bad := func(problem string) (string, error) {
+		return "", fieldError(field, fmt.Sprintf("%q %s", raw, problem),
+			`use "host:port" or "http://host:port", such as "127.0.0.1:8001"`)
+	}
+	switch {
+	case err != nil:
+		return bad("is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return bad("has a scheme other than http or https")
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return bad("has more than a scheme, host and port")
+	case u.Hostname() == "" || u.Port() == "":
+		return bad("lacks a host or a port")
+	}
+	if p := u.Port(); len(p) > 5 || strings.Trim(p, "0123456789") != "" {
+		return bad("has a bad port")
+	}
+	if n := atoiPort(u.Port()); n < 1 || n > 65535 {
+		return bad("has a port out of range")
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		host = a.String()
+	} else if strings.ContainsAny(host, "%[]") {
+		return bad("has a bad host")
+	} else {
+		host = strings.ToLower(host)
+	}
+	return u.Scheme + "://" + net.JoinHostPort(host, u.Port()), nil
+}
+
+func atoiPort(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
