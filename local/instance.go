@@ -1,0 +1,317 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// environment is one environment's processes.
+type environment struct {
+	key  envKey
+	env  bluegreen.Environment
+	spec Spec
+
+	started   chan struct{} // closed once start has finished
+	startErr  error         // set before started is closed
+	instances []*instance   // set before started is closed, then fixed
+
+	down chan struct{} // a semaphore: one scale-down at a time
+	// reg is a semaphore held around calls to Targets for e, so that a
+	// Status registering the addresses cannot overtake a ScaleDown removing
+	// them. A channel rather than a mutex: SetTargets may wait for draining,
+	// and a waiter must be able to give up when its context ends.
+	reg chan struct{}
+
+	// Guarded by Compute.mu.
+	stopping   bool // a scale-down has begun
+	gone       bool // every process has exited and e left Compute.envs
+	registered bool // Targets has the instances' addresses
+}
+
+func newEnvironment(env bluegreen.Environment, spec Spec) *environment {
+	return &environment{
+		key:     envKey{env.Service, env.Slot},
+		env:     env,
+		spec:    spec,
+		started: make(chan struct{}),
+		down:    make(chan struct{}, 1),
+		reg:     make(chan struct{}, 1),
+	}
+}
+
+// instance is one process.
+type instance struct {
+	index   int
+	port    int
+	addr    string
+	logPath string
+	pid     int
+	start   time.Time
+	// procStart is the kernel's start time of the process, to tell it from
+	// a later process with the same pid (see sameProcess).
+	procStart uint64
+	// adopted is set for a process started by an earlier deployer and
+	// found in the state directory: not a child of this process.
+	adopted bool
+
+	done    chan struct{} // closed once the process has exited and been reaped; nil if adopted
+	exitErr error         // set before done is closed
+
+	// Guarded by Compute.mu.
+	everHealthy bool
+}
+
+// startInstance starts instance i of e with its own port and log file.
+func (c *Compute) startInstance(e *environment, i int) (*instance, error) {
+	port, err := c.allocPort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	logPath := filepath.Join(c.logDir, fmt.Sprintf("%s-%s-%s-%d.log", e.key.service, e.key.slot, fileSafe(e.env.DeploymentID), i))
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		c.releasePort(port)
+		return nil, fmt.Errorf("local: opening the log file: %w", err)
+	}
+	fmt.Fprintf(logFile, "--- %s bluegreen-local: starting %s instance %d on %s: %s %q\n",
+		time.Now().Format(time.RFC3339Nano), e.env.Revision.Name, i, addr, e.spec.Command, e.spec.Args)
+
+	cmd := exec.Command(e.spec.Command, e.spec.Args...)
+	cmd.Dir = e.spec.Dir
+	cmd.Env = c.instanceEnv(e, i, port)
+	// The child writes straight to the file: no copying goroutine that
+	// could lose the last lines of an instance that crashes.
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = sysProcAttr(c.stateDir != "")
+	err = cmd.Start()
+	logFile.Close() // the child has its own descriptor
+	if err != nil {
+		c.releasePort(port)
+		code := bluegreen.CodeUnknown
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			code = bluegreen.CodeInvalid
+		}
+		return nil, bluegreen.NewError(code, fmt.Errorf(
+			"local: Revision.Spec.command %q of %s cannot be started: %w", e.spec.Command, e.env.Revision.Name, err))
+	}
+	inst := &instance{
+		index: i, port: port, addr: addr, logPath: logPath,
+		pid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}),
+	}
+	inst.procStart, _, _ = procStat(inst.pid)
+	c.procs.Add(1)
+	go c.reap(e, inst, cmd)
+	c.log.Debug("instance started", "service", e.key.service, "slot", string(e.key.slot), "instance", i, "pid", inst.pid, "addr", addr)
+	return inst, nil
+}
+
+// instanceEnv is the environment of instance i of e: the base environment,
+// the spec's, then the backend's variables, which win.
+func (c *Compute) instanceEnv(e *environment, i, port int) []string {
+	env := slices.Clip(c.baseEnv)
+	keys := make([]string, 0, len(e.spec.Env))
+	for k := range e.spec.Env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+e.spec.Env[k])
+	}
+	return append(env,
+		"PORT="+strconv.Itoa(port),
+		"BLUEGREEN_REVISION="+e.env.Revision.Name,
+		"BLUEGREEN_SERVICE="+e.key.service,
+		"BLUEGREEN_SLOT="+string(e.key.slot),
+		"BLUEGREEN_DEPLOYMENT_ID="+e.env.DeploymentID,
+		"BLUEGREEN_INSTANCE="+strconv.Itoa(i),
+	)
+}
+
+// reap waits for the process to exit, records how, and frees its port.
+func (c *Compute) reap(e *environment, inst *instance, cmd *exec.Cmd) {
+	defer c.procs.Done()
+	err := cmd.Wait()
+	// The last line of the log, before anyone waiting on done reads it.
+	if f, ferr := os.OpenFile(inst.logPath, os.O_WRONLY|os.O_APPEND, 0); ferr == nil {
+		fmt.Fprintf(f, "--- %s bluegreen-local: instance %d (pid %d) %s\n",
+			time.Now().Format(time.RFC3339Nano), inst.index, inst.pid, exitString(err))
+		f.Close()
+	}
+	inst.exitErr = err
+	close(inst.done)
+	c.releasePort(inst.port)
+
+	c.mu.Lock()
+	expected := e.stopping
+	c.mu.Unlock()
+	attrs := []any{"service", e.key.service, "slot", string(e.key.slot), "instance", inst.index,
+		"pid", inst.pid, "exit", exitString(err), "log", inst.logPath}
+	if expected {
+		c.log.Debug("instance stopped", attrs...)
+	} else {
+		c.log.Warn("instance exited", attrs...)
+	}
+}
+
+// stopInstance stops inst's process group: SIGTERM, then SIGKILL once
+// grace has passed or ctx is done. It returns once the process is reaped.
+func (c *Compute) stopInstance(ctx context.Context, inst *instance, grace time.Duration) {
+	if !inst.exited() {
+		c.signal(inst, syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		if !inst.wait(t.C, ctx.Done()) && ctx.Err() == nil {
+			c.log.Warn("instance ignored SIGTERM; killing it", "pid", inst.pid, "stopTimeout", grace)
+		}
+		t.Stop()
+	}
+	// Also kill what the instance started and left behind in its group.
+	c.signal(inst, syscall.SIGKILL)
+	inst.wait(nil, nil)
+}
+
+// exited reports whether the instance's process has exited.
+func (inst *instance) exited() bool {
+	if inst.adopted {
+		return !sameProcess(inst.pid, inst.procStart)
+	}
+	select {
+	case <-inst.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// adoptedPoll is how often an adopted instance is checked while waiting for
+// it to exit: it is not a child of this process, so there is nothing to
+// wait on.
+const adoptedPoll = 20 * time.Millisecond
+
+// wait waits until the process has exited, or until timeout or cancel
+// fires (nil: never), and reports whether it exited.
+func (inst *instance) wait(timeout <-chan time.Time, cancel <-chan struct{}) bool {
+	if !inst.adopted {
+		select {
+		case <-inst.done:
+			return true
+		case <-timeout:
+		case <-cancel:
+		}
+		return false
+	}
+	tick := time.NewTicker(adoptedPoll)
+	defer tick.Stop()
+	for !inst.exited() {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			return false
+		case <-cancel:
+			return false
+		}
+	}
+	return true
+}
+
+// signal signals the process group the instance leads. An already empty
+// group (ESRCH) is not an error: there is nothing left to stop. An adopted
+// instance is signaled only while its pid is still the same process: after
+// a reboot the pid may lead someone else's process group.
+func (c *Compute) signal(inst *instance, sig syscall.Signal) {
+	if inst.adopted && !sameProcess(inst.pid, inst.procStart) {
+		return
+	}
+	_ = syscall.Kill(-inst.pid, sig)
+}
+
+// allocPort finds a free loopback port that no instance of this Compute
+// has. The port is free when returned, but another program could take it
+// before the instance listens; that instance then fails its health checks.
+func (c *Compute) allocPort() (int, error) {
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("local: finding a free port: %w", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		c.mu.Lock()
+		taken := c.ports[port]
+		if !taken {
+			c.ports[port] = true
+		}
+		c.mu.Unlock()
+		if !taken {
+			return port, nil
+		}
+	}
+	return 0, errors.New("local: no free loopback port found")
+}
+
+func (c *Compute) releasePort(port int) {
+	c.mu.Lock()
+	delete(c.ports, port)
+	c.mu.Unlock()
+}
+
+// exitString says how a process exited, from cmd.Wait's error.
+func exitString(err error) string {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return "exited with status 0"
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "killed by " + signalName(ws.Signal())
+		}
+		return "exited with status " + strconv.Itoa(ee.ExitCode())
+	default:
+		return err.Error()
+	}
+}
+
+// fileSafe maps s to a string usable in a file name: deployment ids come
+// from callers and could hold anything.
+func fileSafe(s string) string {
+	if s == "" {
+		return "none"
+	}
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, s)
+	return s[:min(len(s), 64)]
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	}
+	return "signal " + strconv.Itoa(int(sig)) + " (" + sig.String() + ")"
+}
