@@ -128,7 +128,9 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 	}
 	defer px.Close()
 
-	compute, err := local.New(local.Options{LogDir: filepath.Join(dir, "logs"), Targets: proxyTargets{px}})
+	// The proxy is the backend's Targets: removing a slot's addresses waits
+	// for its requests in flight before the backend stops the processes.
+	compute, err := local.New(local.Options{LogDir: filepath.Join(dir, "logs"), Targets: px})
 	if err != nil {
 		return summary{}, err
 	}
@@ -263,19 +265,6 @@ func summarize(rev string, res bluegreen.Result, evs []bluegreen.Event, t *tally
 		s.Rollback = res.Rollback.Reason
 	}
 	return s
-}
-
-// proxyTargets adapts the proxy to the local backend's Targets: addresses
-// leaving a slot are drained before the backend stops their processes.
-type proxyTargets struct{ p *proxy.Proxy }
-
-func (t proxyTargets) SetTargets(ctx context.Context, service string, slot bluegreen.Slot, addrs []string) error {
-	if len(addrs) == 0 {
-		if err := t.p.Drain(ctx, service, slot); err != nil {
-			return err
-		}
-	}
-	return t.p.SetTargets(ctx, service, slot, addrs)
 }
 
 // greenAnswersTests is a POST_TEST_TRAFFIC_SHIFT hook: it sends requests to
