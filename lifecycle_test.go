@@ -508,3 +508,63 @@ func TestPlan(t *testing.T) {
 		t.Error("Plan touched a backend")
 	}
 }
+
+// TestReconcileLooksAtTheBackends: the side RECONCILE_SERVICE would keep must
+// be healthy now, or it keeps the other; with neither, it refuses.
+func TestReconcileLooksAtTheBackends(t *testing.T) {
+	tests := []struct {
+		name     string
+		detachAt time.Duration // the shift ends at 1m, the bake at 61m
+		kill     []bluegreen.Slot
+		live     string // "" when Reconcile must refuse
+	}{
+		{"mid-shift, blue died: completed", 30 * time.Second, []bluegreen.Slot{bluegreen.SlotA}, "web:2"},
+		{"during bake, green died: rolled back", 10 * time.Minute, []bluegreen.Slot{bluegreen.SlotB}, "web:1"},
+		{"both died: refused", 10 * time.Minute, []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(nil)
+				w.deployFirst(t, "web")
+				d, _ := bluegreen.New(w.config(func(c *bluegreen.Config) {
+					c.Shift, c.BakeTime, c.OnCancel = bluegreen.Linear(50, time.Minute), time.Hour, bluegreen.CancelDetach
+				}))
+				ctx, cancel := context.WithCancel(t.Context())
+				dep, _ := d.Start(ctx, "web", rev("web:2"))
+				time.Sleep(tt.detachAt)
+				cancel()
+				dep.Wait(t.Context())
+				for _, s := range tt.kill {
+					w.compute.Crash("web", s, "host rebooted")
+				}
+				before := w.router.Current("web")
+				time.Sleep(2 * time.Minute)
+				other, _ := bluegreen.New(w.config(func(c *bluegreen.Config) { c.Owner = "successor" }))
+				res, err := other.Reconcile(t.Context(), "web")
+				if tt.live == "" {
+					if !errors.Is(err, bluegreen.ErrFailedPrecondition) {
+						t.Fatalf("Reconcile with nothing healthy: %v, want ErrFailedPrecondition", err)
+					}
+					if got := w.router.Current("web"); got != before {
+						t.Errorf("a refused reconcile changed routes from %v to %v", before, got)
+					}
+					if rec, _ := w.store.Inner().Load(t.Context(), "web"); rec.Lease.Owner != "" || rec.Deployment.Phase.Finished() {
+						t.Errorf("after a refused reconcile: lease %q, phase %s; want released and unfinished", rec.Lease.Owner, rec.Deployment.Phase)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Live == nil || res.Live.Revision.Name != tt.live {
+					t.Errorf("live %v, want %s", res.Live, tt.live)
+				}
+				cur := w.router.Current("web")
+				if cur.Production.Of(res.Live.Slot) != bluegreen.Full || cur.Test != res.Live.Slot {
+					t.Errorf("routes %v, want everything on %s", cur, res.Live.Slot)
+				}
+			})
+		})
+	}
+}

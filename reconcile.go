@@ -49,9 +49,11 @@ func (d *Deployer) Reconcile(ctx context.Context, service string) (Result, error
 		r.emit(Event{Kind: EventStageStarted})
 		err = r.settle(old)
 	}
-	if err == nil {
-		r.rec.Lease = Lease{}
-		err = unwrapAbort(r.persist())
+	// The lease is released whatever happened: what was done is persisted,
+	// and the caller may try again at once.
+	r.rec.Lease = Lease{}
+	if perr := unwrapAbort(r.persist()); err == nil {
+		err = perr
 	}
 	res := Result{DeploymentID: old.ID, Service: service, Blue: old.Blue, Green: old.Green, Live: r.rec.Live,
 		Stage: old.Stage, Rollback: old.Rollback, Started: old.Started, Finished: r.clock.Now()}

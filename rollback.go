@@ -106,35 +106,31 @@ func (r *run) complete(st *DeploymentState) error {
 
 // settle finishes an unfinished deployment left by a dead owner, in
 // RECONCILE_SERVICE, per Config.Reconcile: by default forward if green
-// already had all production traffic, back otherwise. It looks at the
-// backends first: a blue that is no longer healthy cannot take traffic back,
-// so such a deployment is completed if green is healthy.
+// already had all production traffic, back otherwise. It asks the compute
+// backend where things really stand first: the side it would keep must be
+// healthy, or the other side is kept instead; if neither is, it refuses and
+// changes nothing.
 func (r *run) settle(old *DeploymentState) error {
 	saved := r.st
 	r.st = old
 	defer func() { r.st = saved }()
 	forward := old.ShiftDone && old.Phase == PhaseRunning && r.d.cfg.Reconcile == ReconcileDefault
-	if !forward && old.Blue != nil && old.Phase == PhaseRunning {
-		var bs Status
-		err := r.call(r.d.cfg.Compute, "Compute.Status", func(ctx context.Context) (err error) {
-			bs, err = r.d.cfg.Compute.Status(ctx, *old.Blue)
-			return err
-		})
+	if old.Blue != nil {
+		blueOK, err := r.ready(*old.Blue)
 		if err != nil {
-			return unwrapAbort(err)
+			return err
 		}
-		if !bs.Ready() {
-			var gs Status
-			if err := r.call(r.d.cfg.Compute, "Compute.Status", func(ctx context.Context) (err error) {
-				gs, err = r.d.cfg.Compute.Status(ctx, old.Green)
-				return err
-			}); err != nil {
-				return unwrapAbort(err)
-			}
-			if !gs.Ready() {
-				return &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: StageReconcileService, Op: "Reconcile",
-					Err: fmt.Errorf("deployment %s was left at %s and neither blue (%s) nor green (%s) is healthy; restore one of them and deploy again", old.ID, old.Stage, old.Blue, old.Green)}
-			}
+		greenOK, err := r.ready(old.Green)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !blueOK && !greenOK:
+			return &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: StageReconcileService, Op: "Reconcile",
+				Err: fmt.Errorf("deployment %s was left at %s and neither blue (%s) nor green (%s) is healthy; restore one of them and deploy again", old.ID, old.Stage, old.Blue, old.Green)}
+		case forward && !greenOK:
+			forward = false
+		case !forward && !blueOK:
 			forward = true
 		}
 	}
@@ -161,6 +157,16 @@ func (r *run) settle(old *DeploymentState) error {
 	r.emit(Event{Kind: EventRollbackFinished, Rollback: &info})
 	r.emit(Event{Kind: EventReconciled, Reason: fmt.Sprintf("rolled back deployment %s, left at %s", old.ID, old.Stage)})
 	return nil
+}
+
+// ready reports whether env runs and passes its health checks now.
+func (r *run) ready(env Environment) (bool, error) {
+	var s Status
+	err := r.call(r.d.cfg.Compute, "Compute.Status", func(ctx context.Context) (err error) {
+		s, err = r.d.cfg.Compute.Status(ctx, env)
+		return err
+	})
+	return s.Ready(), unwrapAbort(err)
 }
 
 func unwrapAbort(err error) error {
