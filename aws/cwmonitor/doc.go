@@ -19,14 +19,18 @@
 //
 // With Options.IgnorePreexisting, an alarm fires only if its state last
 // changed (StateTransitionedTimestamp, else StateUpdatedTimestamp) at or
-// after the deployment's start, which the Monitor takes to be the time of
-// its first Check of that deployment id. An alarm that has been in ALARM
-// since before that is ignored until it goes back to OK and fires again.
-// Because the first Check comes with green's first production traffic, an
-// alarm that fired during the earlier stages (test traffic on green) is
-// also ignored; compare the clocks of this host and CloudWatch too, since
-// a skew of seconds moves the boundary. The Monitor remembers each
-// deployment's start for Options.Forget after its last Check.
+// after the deployment's start, bluegreen.MonitorInput.Started, which the
+// Deployer sets when the deployment begins, in RECONCILE_SERVICE. An alarm
+// that changed to ALARM during the deployment fires, even if it did so in
+// a stage before the first Check (with test traffic on green, say); one
+// that has been in ALARM since before the start is ignored until it goes
+// back to OK and fires again. A change of reason alone is not a change of
+// state. The Monitor keeps no state, so this holds across
+// restarts and for a deployment resumed by another process, whose Started
+// is the original start. A zero Started (a caller that does not know when
+// its deployment began) ignores nothing. The start is this host's clock and
+// the timestamps are CloudWatch's: a skew of seconds between them moves the
+// boundary by as much.
 //
 // # Errors
 //

@@ -1,13 +1,11 @@
 package cwmonitor
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,14 +27,9 @@ type Options struct {
 	// however many exist at each Check (none is not an error).
 	AlarmNamePrefix string
 	// IgnorePreexisting ignores alarms that entered ALARM before the
-	// Monitor's first Check of a deployment; see the package documentation.
-	// By default they count, as in ECS.
+	// deployment started (MonitorInput.Started); see the package
+	// documentation. By default they count, as in ECS.
 	IgnorePreexisting bool
-	// Now tells the time, for IgnorePreexisting; time.Now if nil.
-	Now func() time.Time
-	// Forget is how long the start of a deployment is remembered after its
-	// last Check, for IgnorePreexisting; 24h if zero.
-	Forget time.Duration
 	// Logger receives a debug record per ignored pre-existing alarm. Nothing
 	// is logged if nil.
 	Logger *slog.Logger
@@ -46,17 +39,11 @@ type Options struct {
 const maxNamesPerCall = 100
 
 // Monitor is a bluegreen.Monitor over CloudWatch alarms. It is safe for
-// concurrent use; one Monitor may watch many deployments at once.
+// concurrent use and keeps no state: one Monitor may watch any number of
+// deployments at once, and a restarted process watches them as before.
 type Monitor struct {
 	opts Options
-
-	mu      sync.Mutex
-	starts  map[string]deploymentSeen // by deployment id, for IgnorePreexisting
-	pruneAt int                       // prune starts when it holds this many
-	pruned  time.Time                 // when starts was last pruned
 }
-
-type deploymentSeen struct{ start, last time.Time }
 
 var (
 	_ bluegreen.Monitor    = (*Monitor)(nil)
@@ -71,8 +58,6 @@ func New(o Options) (*Monitor, error) {
 	case len(o.AlarmNames) == 0 && o.AlarmNamePrefix == "":
 		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.AlarmNames", Problem: "no alarms",
 			Fix: "name the alarms to watch, or set AlarmNamePrefix"}
-	case o.Forget < 0:
-		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.Forget", Problem: fmt.Sprintf("negative (%v)", o.Forget), Fix: "use a positive duration, or 0 for 24h"}
 	}
 	for i, n := range o.AlarmNames {
 		if strings.TrimSpace(n) == "" {
@@ -80,14 +65,10 @@ func New(o Options) (*Monitor, error) {
 		}
 	}
 	o.AlarmNames = slices.Compact(slices.Sorted(slices.Values(o.AlarmNames)))
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	o.Forget = cmp.Or(o.Forget, 24*time.Hour)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Monitor{opts: o, starts: map[string]deploymentSeen{}, pruneAt: 64, pruned: o.Now()}, nil
+	return &Monitor{opts: o}, nil
 }
 
 // alarm is what Check needs of a metric or composite alarm.
@@ -97,12 +78,13 @@ type alarm struct {
 }
 
 // Check returns the watched alarms that are in ALARM, sorted by name, with
-// their state reasons. OK and INSUFFICIENT_DATA do not fire.
+// their state reasons. OK and INSUFFICIENT_DATA do not fire. With
+// IgnorePreexisting, an alarm whose state last changed before in.Started
+// does not fire either; a zero in.Started ignores nothing.
 func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
-	var start time.Time
-	if m.opts.IgnorePreexisting {
-		start = m.start(in.DeploymentID)
-	}
+	// CloudWatch keeps milliseconds: an alarm that changed in the same
+	// millisecond as the start changed after it.
+	start := in.Started.Truncate(time.Millisecond)
 	found := map[string]alarm{}
 	for names := range slices.Chunk(m.opts.AlarmNames, maxNamesPerCall) {
 		if err := m.describe(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: names}, found); err != nil {
@@ -129,7 +111,7 @@ func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]blueg
 		if a.state != string(cwtypes.StateValueAlarm) {
 			continue
 		}
-		if m.opts.IgnorePreexisting && a.since.Before(start) {
+		if m.opts.IgnorePreexisting && !start.IsZero() && a.since.Before(start) {
 			m.opts.Logger.DebugContext(ctx, "ignoring an alarm already in ALARM when the deployment started",
 				"alarm", a.name, "since", a.since, "deployment", in.DeploymentID, "start", start)
 			continue
@@ -170,32 +152,4 @@ func changed(transitioned, updated *time.Time) time.Time {
 		return *transitioned
 	}
 	return aws.ToTime(updated)
-}
-
-// start returns when the Monitor first saw deployment id, and forgets
-// deployments not seen for Options.Forget.
-func (m *Monitor) start(id string) time.Time {
-	now := m.opts.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.starts[id]
-	if !ok {
-		// CloudWatch keeps milliseconds: an alarm that changed in the same
-		// millisecond as the first Check changed after the start.
-		s.start = now.Truncate(time.Millisecond)
-		if len(m.starts) >= m.pruneAt || now.Sub(m.pruned) > m.opts.Forget {
-			// Pruning when the map has doubled, or once per Forget, keeps
-			// the cost amortized constant and the memory bounded while
-			// thousands of deployments come and go.
-			for k, v := range m.starts {
-				if now.Sub(v.last) > m.opts.Forget {
-					delete(m.starts, k)
-				}
-			}
-			m.pruneAt, m.pruned = max(64, 2*len(m.starts)), now
-		}
-	}
-	s.last = now
-	m.starts[id] = s
-	return s.start
 }

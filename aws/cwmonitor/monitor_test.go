@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,32 +48,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// clock is a settable time source for Options.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-// TestPreexistingAlarms plays one timeline against a Monitor that counts
-// alarms already firing (the default) and one that ignores them.
+// TestPreexistingAlarms plays timelines against a Monitor that counts
+// alarms already firing (the default) and one that ignores those that were
+// in ALARM before the deployment's start (MonitorInput.Started).
 func TestPreexistingAlarms(t *testing.T) {
 	t0 := time.Date(2025, 7, 10, 13, 0, 0, 0, time.UTC)
+	started := func(d time.Duration) *time.Time { s := t0.Add(d); return &s }
 	type step struct {
 		at         time.Duration // since t0
 		set        string        // "alarm", "ok", "reason": change the alarm at this time
 		check      string        // deployment id to check, if any
+		started    *time.Time    // the deployment's start; nil: zero
+		restart    bool          // check with a new Monitor, as a restarted process would
 		wantFiring bool
 	}
 	tests := []struct {
@@ -84,41 +69,63 @@ func TestPreexistingAlarms(t *testing.T) {
 	}{
 		{"default: an alarm firing before the start fires", false, []step{
 			{at: -time.Hour, set: "alarm"},
-			{at: 0, check: "d-1", wantFiring: true},
+			{at: 0, check: "d-1", started: started(0), wantFiring: true},
 		}},
-		{"ignore: an alarm firing before the first check is ignored", true, []step{
+		{"ignore: an alarm firing since before the start is ignored", true, []step{
 			{at: -time.Hour, set: "alarm"},
-			{at: 0, check: "d-1", wantFiring: false},
+			{at: 0, check: "d-1", started: started(0), wantFiring: false},
 			{at: time.Minute, set: "reason"}, // a new reason is not a new state
-			{at: 2 * time.Minute, check: "d-1", wantFiring: false},
+			{at: 2 * time.Minute, check: "d-1", started: started(0), wantFiring: false},
 		}},
 		{"ignore: it fires again once it has been OK", true, []step{
 			{at: -time.Hour, set: "alarm"},
-			{at: 0, check: "d-1", wantFiring: false},
+			{at: 0, check: "d-1", started: started(0), wantFiring: false},
 			{at: time.Minute, set: "ok"},
 			{at: 2 * time.Minute, set: "alarm"},
-			{at: 3 * time.Minute, check: "d-1", wantFiring: true},
+			{at: 3 * time.Minute, check: "d-1", started: started(0), wantFiring: true},
 		}},
-		{"ignore: an alarm entering ALARM at the first check's instant fires", true, []step{
+		{"ignore: an alarm raised after the start but before the first check fires", true, []step{
+			{at: time.Minute, set: "alarm"},
+			{at: 10 * time.Minute, check: "d-1", started: started(0), wantFiring: true},
+		}},
+		{"ignore: an alarm raised in the start's millisecond fires", true, []step{
 			{at: 0, set: "alarm"},
-			{at: 0, check: "d-1", wantFiring: true},
+			{at: time.Minute, check: "d-1", started: started(400 * time.Microsecond), wantFiring: true},
 		}},
 		{"ignore: each deployment has its own start", true, []step{
-			{at: 0, check: "d-1", wantFiring: false},
 			{at: time.Minute, set: "alarm"},
-			{at: 2 * time.Minute, check: "d-2", wantFiring: false},
-			{at: 3 * time.Minute, check: "d-1", wantFiring: true},
+			{at: 3 * time.Minute, check: "d-2", started: started(2 * time.Minute), wantFiring: false},
+			{at: 3 * time.Minute, check: "d-1", started: started(0), wantFiring: true},
+		}},
+		{"ignore: a restarted process answers the same", true, []step{
+			{at: -time.Hour, set: "alarm"},
+			{at: 0, check: "d-1", started: started(0), wantFiring: false},
+			{at: time.Minute, check: "d-1", started: started(0), restart: true, wantFiring: false},
+			{at: 2 * time.Minute, set: "ok"},
+			{at: 3 * time.Minute, set: "alarm"},
+			{at: 4 * time.Minute, check: "d-1", started: started(0), restart: true, wantFiring: true},
+		}},
+		{"ignore: an unknown start ignores nothing", true, []step{
+			{at: -time.Hour, set: "alarm"},
+			{at: 0, check: "d-1", wantFiring: true},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := awsfake.NewCloudWatch()
 			fake.SetAlarm(awsfake.CloudWatchAlarm{Name: "web-5xx", State: awsfake.AlarmOK, Updated: t0.Add(-24 * time.Hour)})
-			clk := &clock{}
-			m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: []string{"web-5xx"}, IgnorePreexisting: tt.ignore, Now: clk.Now})
+			url := awsfake.ServeTest(t, fake)
+			newMonitor := func() *cwmonitor.Monitor {
+				m, err := cwmonitor.New(cwmonitor.Options{Client: cloudwatch.NewFromConfig(awsfake.Config(url)),
+					AlarmNames: []string{"web-5xx"}, IgnorePreexisting: tt.ignore})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			m := newMonitor()
 			for i, s := range tt.steps {
 				now := t0.Add(s.at)
-				clk.Set(now)
 				a, _ := fake.Alarm("web-5xx")
 				switch s.set {
 				case "alarm":
@@ -136,7 +143,14 @@ func TestPreexistingAlarms(t *testing.T) {
 				if s.check == "" {
 					continue
 				}
-				alarms, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: s.check})
+				if s.restart {
+					m = newMonitor()
+				}
+				in := bluegreen.MonitorInput{DeploymentID: s.check}
+				if s.started != nil {
+					in.Started = *s.started
+				}
+				alarms, err := m.Check(t.Context(), in)
 				if err != nil {
 					t.Fatalf("step %d: Check: %v", i, err)
 				}
@@ -145,32 +159,6 @@ func TestPreexistingAlarms(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestForgetsOldDeployments(t *testing.T) {
-	t0 := time.Date(2025, 7, 10, 13, 0, 0, 0, time.UTC)
-	fake := awsfake.NewCloudWatch()
-	fake.SetAlarm(awsfake.CloudWatchAlarm{Name: "a", State: awsfake.AlarmAlarm, Updated: t0.Add(time.Hour)})
-	clk := &clock{now: t0}
-	m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: []string{"a"}, IgnorePreexisting: true, Now: clk.Now, Forget: 24 * time.Hour})
-	for i := range 70 {
-		if _, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: fmt.Sprint("d-", i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clk.Set(t0.Add(2 * time.Hour))
-	if alarms, _ := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-0"}); len(alarms) != 1 {
-		t.Fatalf("d-0, started before the alarm: Check = %v, want the alarm", alarms)
-	}
-	// A day later the 70 deployments are forgotten once a new one arrives;
-	// d-0 then starts afresh, after the alarm.
-	clk.Set(t0.Add(27 * time.Hour))
-	if _, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-new"}); err != nil {
-		t.Fatal(err)
-	}
-	if alarms, _ := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-0"}); len(alarms) != 0 {
-		t.Errorf("d-0 after it was forgotten: Check = %v, want nothing (a fresh start)", alarms)
 	}
 }
 
@@ -233,6 +221,7 @@ func TestCheckErrors(t *testing.T) {
 		{name: "missing alarm", names: []string{"web-5xx", "web-typo"}, wantCode: bluegreen.CodeNotFound, wantText: "no CloudWatch alarm named web-typo", wantCalls: 1},
 		{name: "throttled", rule: &awsfake.Rule{Fault: awsfake.Fault{Status: 400, Code: "Throttling", Message: "Rate exceeded"}}, wantCode: bluegreen.CodeThrottled, wantCalls: 3},
 		{name: "5xx", rule: &awsfake.Rule{Fault: awsfake.Fault{Status: 500, Code: "InternalServiceError", Message: "oops"}}, wantCode: bluegreen.CodeTransient, wantCalls: 3},
+		{name: "stale next token", rule: &awsfake.Rule{Fault: awsfake.Fault{Status: 400, Code: "InvalidNextToken", Message: "expired"}}, wantCode: bluegreen.CodeTransient, wantCalls: 1},
 		{name: "access denied", rule: &awsfake.Rule{Fault: awsfake.Fault{Status: 403, Code: "AccessDenied", Message: "not authorized"}}, wantCode: bluegreen.CodePermission, wantCalls: 1},
 	}
 	for _, tt := range tests {
@@ -273,7 +262,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		"Client":        {AlarmNames: []string{"a"}},
 		"AlarmNames":    {Client: client},
 		"AlarmNames[1]": {Client: client, AlarmNames: []string{"a", " "}},
-		"Forget":        {Client: client, AlarmNames: []string{"a"}, Forget: -time.Second},
 	} {
 		_, err := cwmonitor.New(o)
 		var ce *bluegreen.ConfigError

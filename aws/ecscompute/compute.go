@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -193,16 +192,6 @@ func (e *NotExternalError) Error() string {
 		"create the service with deploymentController {\"type\": \"EXTERNAL\"} "+
 		"(aws ecs create-service --deployment-controller type=EXTERNAL ...), without a task definition or load balancers of its own",
 		e.Service, e.Cluster, e.Controller)
-}
-
-// ErrorCode maps ECS, ELBv2 and Application Auto Scaling errors to
-// bluegreen codes.
-func (c *Compute) ErrorCode(err error) bluegreen.Code {
-	var ne *NotExternalError
-	if errors.As(err, &ne) {
-		return bluegreen.CodeFailedPrecondition
-	}
-	return errorCode(err)
 }
 
 // lastPart returns the name in a short name or an ARN ("…/name").

@@ -1,81 +1,42 @@
 package ecscompute
 
 import (
-	"context"
 	"errors"
-	"net/http"
-	"strings"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/internal/awserr"
 )
 
-// errorCode classifies an AWS SDK error: by its API error code first, then by
-// its HTTP status.
-func errorCode(err error) bluegreen.Code {
-	switch {
-	case err == nil:
-		return bluegreen.CodeUnknown
-	case errors.Is(err, context.Canceled):
-		return bluegreen.CodeCanceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return bluegreen.CodeTimeout
-	}
-	var ce *bluegreen.ConfigError
-	if errors.As(err, &ce) {
-		return bluegreen.CodeInvalid
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		if c := apiCode(apiErr.ErrorCode()); c != bluegreen.CodeUnknown {
-			return c
-		}
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		switch s := re.HTTPStatusCode(); {
-		case s == http.StatusTooManyRequests:
-			return bluegreen.CodeThrottled
-		case s == http.StatusForbidden:
-			return bluegreen.CodePermission
-		case s >= 500:
-			return bluegreen.CodeTransient
-		}
-	}
-	var canceled *smithy.CanceledError
-	if errors.As(err, &canceled) {
-		return bluegreen.CodeCanceled
-	}
-	return bluegreen.CodeUnknown
+// codes classifies the ECS, Application Auto Scaling and ELBv2
+// (DescribeTargetHealth) error codes that awserr's common table does not.
+var codes = awserr.Codes{
+	// ECS and Application Auto Scaling use LimitExceededException for
+	// quotas (task sets per service, scalable targets), not for rates.
+	"LimitExceededException": bluegreen.CodeFailedPrecondition,
+	// ECS.
+	"ClientException":                                bluegreen.CodeInvalid,
+	"ServiceNotActiveException":                      bluegreen.CodeFailedPrecondition,
+	"UnsupportedFeatureException":                    bluegreen.CodeFailedPrecondition,
+	"PlatformUnknownException":                       bluegreen.CodeFailedPrecondition,
+	"PlatformTaskDefinitionIncompatibilityException": bluegreen.CodeFailedPrecondition,
+	// Application Auto Scaling: another update of the target is under way.
+	"ConcurrentUpdateException": bluegreen.CodeTransient,
+	// ELBv2 DescribeTargetHealth.
+	"InvalidTarget":     bluegreen.CodeInvalid,
+	"HealthUnavailable": bluegreen.CodeTransient,
 }
 
-// apiCode maps an AWS error code to a bluegreen code.
-func apiCode(code string) bluegreen.Code {
-	switch code {
-	case "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
-		"RequestLimitExceeded", "ProvisionedThroughputExceededException", "SlowDown", "PriorRequestNotComplete", "RequestThrottled",
-		"EC2ThrottledException":
-		return bluegreen.CodeThrottled
-	case "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalError", "InternalServerError",
-		"InternalServiceException", "ServerException", "RequestTimeout", "RequestTimeoutException", "ConcurrentUpdateException":
-		return bluegreen.CodeTransient
-	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
-		"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch", "MissingAuthenticationToken":
-		return bluegreen.CodePermission
-	case "ValidationError", "ValidationException", "InvalidParameterException", "InvalidParameterValue",
-		"InvalidParameterCombination", "MissingParameter", "InvalidConfigurationRequest", "ClientException",
-		"TooManyTargetGroups", "TooManyActions", "PriorityInUse", "IncompatibleProtocols", "InvalidLoadBalancerAction", "UnsupportedProtocol":
-		return bluegreen.CodeInvalid
-	case "OperationNotPermitted", "ServiceNotActiveException", "UnsupportedFeatureException", "LimitExceededException",
-		"PlatformUnknownException", "PlatformTaskDefinitionIncompatibilityException", "ResourceInUse", "ResourceInUseException":
+// ErrorCode maps ECS, ELBv2 and Application Auto Scaling errors to
+// bluegreen codes with awserr.Classify: throttling is CodeThrottled, 5xx
+// responses and connection failures CodeTransient, missing clusters,
+// services and task sets CodeNotFound, missing permissions CodePermission,
+// bad parameters CodeInvalid, and a service whose deployment controller is
+// not EXTERNAL (NotExternalError) or that is not ACTIVE
+// CodeFailedPrecondition.
+func (c *Compute) ErrorCode(err error) bluegreen.Code {
+	var ne *NotExternalError
+	if errors.As(err, &ne) {
 		return bluegreen.CodeFailedPrecondition
 	}
-	if strings.HasSuffix(code, "NotFound") || strings.HasSuffix(code, "NotFoundException") {
-		return bluegreen.CodeNotFound
-	}
-	if strings.HasPrefix(code, "Throttl") {
-		return bluegreen.CodeThrottled
-	}
-	return bluegreen.CodeUnknown
+	return awserr.Classify(err, codes)
 }

@@ -198,6 +198,8 @@ func TestErrorCodes(t *testing.T) {
 		{"cluster not found", awsfake.Fault{Status: 400, Code: "ClusterNotFoundException", Message: "gone"}, bluegreen.CodeNotFound},
 		{"invalid parameter", awsfake.Fault{Status: 400, Code: "InvalidParameterException", Message: "bad"}, bluegreen.CodeInvalid},
 		{"client exception", awsfake.Fault{Status: 400, Code: "ClientException", Message: "bad"}, bluegreen.CodeInvalid},
+		{"quota, not a rate", awsfake.Fault{Status: 400, Code: "LimitExceededException", Message: "too many task sets"}, bluegreen.CodeFailedPrecondition},
+		{"auto scaling target busy", awsfake.Fault{Status: 400, Code: "ConcurrentUpdateException", Message: "busy"}, bluegreen.CodeTransient},
 		{"service not active", awsfake.Fault{Status: 400, Code: "ServiceNotActiveException", Message: "draining"}, bluegreen.CodeFailedPrecondition},
 		{"unknown", awsfake.Fault{Status: 400, Code: "Mystery", Message: "?"}, bluegreen.CodeUnknown},
 	}

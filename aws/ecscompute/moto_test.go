@@ -3,12 +3,7 @@ package ecscompute_test
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"os/exec"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -19,52 +14,13 @@ import (
 	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 )
 
-// startMoto starts moto_server on a free loopback port for the test and
-// returns its URL, or skips the test when moto is not installed.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server not found on PATH: install moto (pip install 'moto[server]') to run this second opinion against moto's ECS")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(base + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return base
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer on %s within 30s: %v", base, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestTaskSetsAgainstMoto checks the adapter's ECS calls against moto's
 // ECS, a second opinion on the wire shapes: task sets are created once per
 // environment with the external id and target group, found again, deleted,
 // and a service that is not EXTERNAL is refused. (moto does not run tasks,
 // so readiness is not checked here.)
 func TestTaskSetsAgainstMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
-	base := startMoto(t)
+	base := awsfake.StartMoto(t)
 	ctx := context.Background()
 	cfg := awsfake.Config(base)
 	client := ecs.NewFromConfig(cfg)

@@ -38,7 +38,9 @@ type Spec struct {
 	// NetworkConfiguration is required for task definitions that use the
 	// awsvpc network mode (every Fargate task).
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
-	// Tags are added to the task set.
+	// Tags are added to the task set. ECS authorizes tags given at creation
+	// with the ecs:TagResource action besides ecs:CreateTaskSet: grant it
+	// if you set tags (see aws/README.md).
 	Tags map[string]string `json:"tags,omitempty"`
 }
 

@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -22,43 +18,6 @@ import (
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
 	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 )
-
-// startMoto starts moto_server on a free loopback port for the test and
-// returns its URL, or skips the test when moto is not installed.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server not found on PATH: install moto (pip install 'moto[server]') to run this second opinion against moto's ELBv2")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return base
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer on %s within 30s: %v", base, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // ec2Query runs an EC2 query action against moto and returns the first
 // match of pattern's group in the response (no EC2 client in go.mod).
@@ -132,10 +91,7 @@ func motoService(t *testing.T, client *elbv2.Client, base, name string) elbroute
 // TestConformanceAgainstMoto runs the router conformance suite against
 // moto's ELBv2: a second opinion on the wire protocol and the rule shapes.
 func TestConformanceAgainstMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts moto_server; skipped with -short")
-	}
-	base := startMoto(t)
+	base := awsfake.StartMoto(t)
 	client := elbv2.NewFromConfig(awsfake.Config(base))
 	n := 0
 	bluegreentest.TestRouter(t, func(t *testing.T) bluegreentest.RouterHarness {

@@ -2,7 +2,6 @@ package elbrouter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -195,16 +194,6 @@ type UnknownTargetGroupError struct {
 func (e *UnknownTargetGroupError) Error() string {
 	return fmt.Sprintf("elbrouter: %s forwards to target group %s, which is neither slot A's nor slot B's; "+
 		"make the rule forward only to the service's two target groups, or fix TargetGroupA/TargetGroupB in the options", e.Route, e.TargetGroup)
-}
-
-// ErrorCode maps ELBv2 and transport errors to bluegreen codes.
-func (r *Router) ErrorCode(err error) bluegreen.Code {
-	var ute *UnknownTargetGroupError
-	var nfe *noForwardError
-	if errors.As(err, &ute) || errors.As(err, &nfe) {
-		return bluegreen.CodeFailedPrecondition
-	}
-	return errorCode(err)
 }
 
 // shortARN keeps log lines readable: the resource part of an ARN.

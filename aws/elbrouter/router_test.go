@@ -320,6 +320,7 @@ func TestErrorCodes(t *testing.T) {
 		{"access denied", awsfake.Fault{Status: 403, Code: "AccessDenied", Message: "not allowed"}, bluegreen.CodePermission},
 		{"rule not found", awsfake.Fault{Status: 400, Code: "RuleNotFound", Message: "gone"}, bluegreen.CodeNotFound},
 		{"validation", awsfake.Fault{Status: 400, Code: "ValidationError", Message: "bad"}, bluegreen.CodeInvalid},
+		{"refused configuration", awsfake.Fault{Status: 400, Code: "InvalidConfigurationRequest", Message: "bad rule"}, bluegreen.CodeInvalid},
 		{"operation not permitted", awsfake.Fault{Status: 400, Code: "OperationNotPermitted", Message: "no"}, bluegreen.CodeFailedPrecondition},
 		{"unknown 400", awsfake.Fault{Status: 400, Code: "Mystery", Message: "?"}, bluegreen.CodeUnknown},
 	}

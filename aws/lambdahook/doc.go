@@ -45,7 +45,8 @@
 //     stage, step and direction: the same on every IN_PROGRESS call of one
 //     hook execution, different for the next.
 //   - hookDetails is HookInput.Details: the configured details on the first
-//     call, the details the function returned afterwards.
+//     call; afterwards the configured details merged with those the function
+//     returned with IN_PROGRESS.
 //
 // # Response
 //
@@ -53,11 +54,9 @@
 // "callBackDelay": seconds, "hookDetails": {…}}; see ParseResponse. Field
 // names and values are matched exactly (case-sensitive).
 //
-// The ECS documentation says ECS merges the hookDetails a function returns
-// with IN_PROGRESS into the details it passes on the next call. bluegreen
-// hands back the returned details as they are (see HookInput.Details), so a
-// function that returns only some keys gets only those back: return every
-// key you need again.
+// As ECS does, the hookDetails a function returns with IN_PROGRESS are
+// merged into the details passed on its next call: the keys it returned are
+// added to the configured ones or replace them (see HookInput.Details).
 //
 // # Failures
 //

@@ -38,12 +38,16 @@ var common = Codes{
 	"ServerException": bluegreen.CodeTransient, "ServiceException": bluegreen.CodeTransient,
 	"RequestTimeout": bluegreen.CodeTransient, "RequestTimeoutException": bluegreen.CodeTransient,
 
-	"LimitExceededException": bluegreen.CodeFailedPrecondition, "OperationNotPermitted": bluegreen.CodeFailedPrecondition,
-	"ResourceInUse": bluegreen.CodeFailedPrecondition, "ResourceInUseException": bluegreen.CodeFailedPrecondition,
+	// LimitExceededException is not here: the SDK's retryer counts it as
+	// throttling, and so does Classify unless a service's table says
+	// otherwise (ECS and Application Auto Scaling use it for quotas).
+	"OperationNotPermitted": bluegreen.CodeFailedPrecondition,
+	"ResourceInUse":         bluegreen.CodeFailedPrecondition, "ResourceInUseException": bluegreen.CodeFailedPrecondition,
 }
 
 // Classify maps an AWS SDK error to a bluegreen code: first a code already
-// in err's chain (a *bluegreen.Error, a context error), then the service's
+// in err's chain (a *bluegreen.Error, a context error, a
+// *bluegreen.ConfigError, which is CodeInvalid), then the service's
 // own codes, the SDK retryer's throttling and retryable codes, the common
 // table, "...NotFound" names, the HTTP status, the fault side, and
 // connection errors. It never returns a code for a nil error.
@@ -53,6 +57,10 @@ func Classify(err error, service Codes) bluegreen.Code {
 	}
 	if code := bluegreen.ErrorCode(err); code != bluegreen.CodeUnknown {
 		return code
+	}
+	var ce *bluegreen.ConfigError
+	if errors.As(err, &ce) {
+		return bluegreen.CodeInvalid
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
