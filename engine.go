@@ -265,18 +265,33 @@ func (r *run) reconcileStage() error {
 }
 
 // begin enters a stage: it handles a command that arrived since the last
-// wait, persists the stage, and reports it.
+// wait, persists the stage if the stage is about to act on a backend, and
+// reports it. Stages that only run hooks or wait are recorded with the next
+// save (the traffic stages save their routes before calling the router), so
+// a deployment costs a store write per action, not per stage.
 func (r *run) begin(s Stage, step int) error {
 	if err := r.poll(); err != nil {
 		return err
 	}
 	r.stage, r.step = s, step
 	r.st.Stage, r.st.Step = s, max(step, r.st.Step)
-	if err := r.persist(); err != nil {
-		return err
+	if persistOnEntry[s] {
+		if err := r.persist(); err != nil {
+			return err
+		}
 	}
 	r.emit(Event{Kind: EventStageStarted})
 	return nil
+}
+
+// persistOnEntry marks the stages whose entry is saved before they act:
+// SCALE_UP starts green, POST_PRODUCTION_TRAFFIC_SHIFT records that green
+// had all production traffic (so that a crash from then on completes the
+// deployment), and CLEAN_UP removes blue.
+var persistOnEntry = [numStages + 1]bool{
+	StageScaleUp:                    true,
+	StagePostProductionTrafficShift: true,
+	StageCleanUp:                    true,
 }
 
 func (r *run) hooksAndEnd(s Stage, step int) error {
