@@ -53,6 +53,19 @@
 // it live, and whose Rollback, Continue and Promote act on it. Plan shows what
 // a deployment will do without touching anything.
 //
+// # Canceling a deployment
+//
+// The context given to Start or Deploy governs the deployment. When it is
+// canceled, by default (CancelRollback) the deployment rolls back with a
+// fresh context bounded by RollbackTimeout: production and test traffic go
+// back to blue in one router call and green is removed, so a deploy command
+// interrupted by Ctrl-C leaves the service as it was. With CancelDetach the
+// deployment stops where it is, traffic stays as it was (possibly split),
+// and the persisted state and lease stay in the store: once the lease
+// lapses, the next deployment of the service, or Deployer.Reconcile, settles
+// it. Breaking out of an Events loop, or canceling the context given to
+// Events or Wait, only stops the watching.
+//
 // # Guarantees
 //
 // Production weights are integers in tenths of a percent that always sum to
