@@ -229,10 +229,14 @@ func (c *Compute) start(e *environment) error {
 			if err = c.saveState(e, e.instances); err != nil {
 				break
 			}
+			inst.openGate()
 		}
 	}
 	if err != nil {
 		for _, inst := range e.instances {
+			if inst.gate != nil {
+				inst.gate.Close() // a gated instance then exits by itself
+			}
 			c.stopInstance(context.Background(), inst, 0)
 		}
 		if c.stateDir != "" {

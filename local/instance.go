@@ -66,6 +66,9 @@ type instance struct {
 	// adopted is set for a process started by an earlier deployer and
 	// found in the state directory: not a child of this process.
 	adopted bool
+	// gate, in detached mode, holds the instance before it runs its command
+	// until the deployer has recorded its pid (see gateScript).
+	gate *os.File
 
 	done    chan struct{} // closed once the process has exited and been reaped; nil if adopted
 	exitErr error         // set before done is closed
@@ -97,9 +100,23 @@ func (c *Compute) startInstance(e *environment, i int) (*instance, error) {
 	// could lose the last lines of an instance that crashes.
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr(c.stateDir != "")
+	var gate, gateRead *os.File
+	if c.stateDir != "" && cmd.Err == nil {
+		if gate, gateRead, err = gateCommand(cmd); err != nil {
+			logFile.Close()
+			c.releasePort(port)
+			return nil, err
+		}
+	}
 	err = cmd.Start()
 	logFile.Close() // the child has its own descriptor
+	if gateRead != nil {
+		gateRead.Close()
+	}
 	if err != nil {
+		if gate != nil {
+			gate.Close()
+		}
 		c.releasePort(port)
 		code := bluegreen.CodeUnknown
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
@@ -110,7 +127,7 @@ func (c *Compute) startInstance(e *environment, i int) (*instance, error) {
 	}
 	inst := &instance{
 		index: i, port: port, addr: addr, logPath: logPath,
-		pid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}),
+		pid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}), gate: gate,
 	}
 	inst.procStart, _, _ = procStat(inst.pid)
 	c.procs.Add(1)
@@ -314,4 +331,44 @@ func signalName(sig syscall.Signal) string {
 		return "SIGABRT"
 	}
 	return "signal " + strconv.Itoa(int(sig)) + " (" + sig.String() + ")"
+}
+
+// gateScript holds a detached instance at its start: it waits for a line on
+// descriptor 3 and only then becomes the instance's command (same pid). The
+// deployer writes the line once the instance's pid is in the state file; a
+// deployer that dies before that closes the pipe, and the instance exits
+// instead of running unrecorded, where no later deployer could find it.
+const gateScript = `read _ <&3 || exit 1; exec 3<&-; exec "$0" "$@"`
+
+// gateCommand wraps cmd in the gate, returning the pipe's write end (kept by
+// the deployer) and read end (the child's; the caller closes it after Start).
+func gateCommand(cmd *exec.Cmd) (gate, read *os.File, err error) {
+	if strings.ContainsRune(cmd.Path, filepath.Separator) {
+		// exec.Command resolved names from $PATH already; check explicit
+		// paths now, as Start would, rather than inside the shell.
+		p := cmd.Path
+		if !filepath.IsAbs(p) && cmd.Dir != "" {
+			p = filepath.Join(cmd.Dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, nil, bluegreen.NewError(bluegreen.CodeInvalid, fmt.Errorf("local: Revision.Spec.command %q cannot be started: %w", cmd.Path, err))
+		}
+	}
+	read, gate, err = os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("local: gate pipe: %w", err)
+	}
+	cmd.Args = append([]string{"/bin/sh", "-c", gateScript, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = "/bin/sh"
+	cmd.ExtraFiles = []*os.File{read}
+	return gate, read, nil
+}
+
+// openGate lets a gated instance run its command; a no-op for others.
+func (inst *instance) openGate() {
+	if inst.gate != nil {
+		_, _ = inst.gate.Write([]byte("go\n"))
+		inst.gate.Close()
+		inst.gate = nil
+	}
 }

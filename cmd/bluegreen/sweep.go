@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/bluegreen-go/bluegreen"
+)
+
+// A deploy command killed while package local starts instances can leave
+// one running that the local state file does not record yet (the process
+// exists from fork on; the file is written after each start returns). No
+// later Compute adopts it, so nothing would ever stop it. The sweep finds
+// such orphans: processes whose standard output is a log file in -state's
+// logs directory, and whose environment names the service and a deployment
+// that the store records neither as live nor in flight. It kills them. It
+// reads /proc, so it works on Linux and does nothing elsewhere.
+
+// orphan is an instance process that no deployment owns.
+type orphan struct {
+	PID          int            `json:"pid"`
+	Slot         bluegreen.Slot `json:"slot"`
+	DeploymentID string         `json:"deploymentId"`
+	Log          string         `json:"log"`
+	pgid         int
+}
+
+// findOrphans lists the instances of service whose output goes to logDir
+// and whose deployment is neither live nor in flight in st.
+func findOrphans(ctx context.Context, st bluegreen.Store, service, logDir string) ([]orphan, error) {
+	// Processes first, then the record: a deployment persists itself as in
+	// flight before it starts processes, so a process seen here belongs to
+	// a deployment the record read next knows, as in flight or finished.
+	procs := logHolders(logDir, service)
+	if len(procs) == 0 {
+		return nil, nil
+	}
+	rec, err := st.Load(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	owned := map[string]bool{}
+	if rec.Live != nil {
+		owned[rec.Live.DeploymentID] = true
+	}
+	if d := rec.Deployment; d != nil && !d.Phase.Finished() {
+		owned[d.ID] = true
+	}
+	var out []orphan
+	for _, p := range procs {
+		if !owned[p.DeploymentID] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// sweep kills the orphans' process groups.
+func sweep(orphans []orphan) {
+	self := syscall.Getpgrp()
+	for _, o := range orphans {
+		if o.pgid > 1 && o.pgid != self {
+			_ = syscall.Kill(-o.pgid, syscall.SIGKILL)
+		} else {
+			_ = syscall.Kill(o.PID, syscall.SIGKILL)
+		}
+	}
+}
+
+// logHolders lists the live instances of service whose standard output is
+// a log in logDir: processes of this state directory, whose environment
+// (set by package local) names their service, slot and deployment.
+func logHolders(logDir, service string) []orphan {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []orphan
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		link, err := os.Readlink("/proc/" + e.Name() + "/fd/1")
+		if err != nil || filepath.Dir(link) != logDir {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		vars := map[string]string{}
+		for kv := range bytes.SplitSeq(env, []byte{0}) {
+			if k, v, ok := strings.Cut(string(kv), "="); ok && strings.HasPrefix(k, "BLUEGREEN_") {
+				vars[k] = v
+			}
+		}
+		id := vars["BLUEGREEN_DEPLOYMENT_ID"]
+		if vars["BLUEGREEN_SERVICE"] != service || id == "" {
+			continue
+		}
+		pgid, zombie, ok := procGroup(pid)
+		if !ok || zombie {
+			continue
+		}
+		out = append(out, orphan{PID: pid, Slot: bluegreen.Slot(vars["BLUEGREEN_SLOT"]), DeploymentID: id, Log: link, pgid: pgid})
+	}
+	return out
+}
+
+// procGroup reads a process's group and whether it is a zombie from
+// /proc/<pid>/stat.
+func procGroup(pid int) (pgid int, zombie, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false, false
+	}
+	// Fields are counted after the command name's last ')': state, ppid, pgrp.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 {
+		return 0, false, false
+	}
+	pgid, err = strconv.Atoi(string(f[2]))
+	return pgid, string(f[0]) == "Z", err == nil
+}
