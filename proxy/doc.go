@@ -31,6 +31,34 @@
 // without a body that meets a refused connection is retried on another
 // healthy instance.
 //
+// # The request path
+//
+// The listeners Start opens are served by a front end of the proxy's own
+// (front.go): it reads each HTTP/1.1 request head straight from the
+// connection's buffer, routes it, and carries it to an instance over a
+// pooled keep-alive connection, streaming the answer back, all on the
+// connection's goroutine and without allocating per request. It takes the
+// ordinary request: no upgrade, Expect, TE or transfer coding, a body of
+// known length up to 64 KiB, an origin-form target of plain characters, a
+// Connection field of at most close or keep-alive, well-formed fields that
+// fit 8 KiB. At the first request it does not take, it hands the
+// connection to a net/http server running Handler, which serves it from
+// then on with httputil.ReverseProxy; so WebSockets, HTTP/1.0, large
+// uploads and malformed requests (with net/http's 400 answers) behave as
+// with net/http. Handler and TestHandler, served by servers of your own,
+// use the same fast path for the ordinary request behind net/http's
+// server. Requests to https instances, and every request when
+// Options.Transport is set, go through httputil.ReverseProxy.
+//
+// Both paths forward the same request: hop-by-hop fields (and those the
+// Connection field names) removed, X-Forwarded-For, -Host and -Proto set
+// as httputil.ProxyRequest.SetXForwarded sets them, the client's Host
+// kept. Answers pass on with their fields in the instance's order, a Date
+// added when missing, bodies without a length re-framed in chunks, and
+// informational answers (103) and trailers passed on. Unlike net/http's
+// server, the front end does not guess a Content-Type the instance did not
+// send.
+//
 // # Metrics and the error-rate monitor
 //
 // Each environment counts requests, 5xx answers and a latency histogram,

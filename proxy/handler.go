@@ -25,7 +25,7 @@ func (h prodHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no service for host "+r.Host, http.StatusNotFound)
 			return
 		}
-		slot, setCookie := e.production(r)
+		slot, setCookie := e.production(httpInfo{r})
 		if slot < 0 {
 			http.Error(w, "service "+e.svc.name+" has no production route", http.StatusServiceUnavailable)
 			return
@@ -61,7 +61,6 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, pl *pool, setCooki
 	if !pl.acquire() {
 		return false
 	}
-	defer pl.release()
 	start := time.Now()
 	t := pl.pick()
 	for tries := 0; t != nil && !t.acquire(); tries++ {
@@ -74,30 +73,55 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, pl *pool, setCooki
 	if t == nil {
 		http.Error(w, "service "+pl.service+" slot "+string(pl.slot)+" has no instances", http.StatusServiceUnavailable)
 		pl.metrics.record(http.StatusServiceUnavailable, time.Since(start))
+		pl.release()
 		return true
 	}
-	defer t.release()
+	if !p.fast || !t.fast || !fastEligible(r) {
+		p.reverse(w, r, pl, t, setCookie, start)
+		return true
+	}
+	out := p.serveFast(w, r, t, setCookie, start)
+	pl.metrics.record(out.status, time.Since(start))
+	pl.release()
+	if out.abort {
+		// The answer broke off midway; as httputil.ReverseProxy does, end
+		// the client's connection so it cannot take the answer as whole.
+		panic(http.ErrAbortHandler)
+	}
+	return true
+}
+
+// reverse proxies r to t with httputil.ReverseProxy (upgrades, streamed
+// request bodies, custom transports), then records the answer in pl's
+// metrics and releases t and pl. The request's context ends when the
+// client goes away or when the drain of its instance or environment runs
+// out of time.
+func (p *Proxy) reverse(w http.ResponseWriter, r *http.Request, pl *pool, t *target, setCookie string, start time.Time) {
+	rec := recorders.Get().(*recorder)
+	rec.ResponseWriter, rec.status = w, 0
+	defer func() {
+		// ReverseProxy panics with http.ErrAbortHandler when an answer
+		// breaks off; the instance, the pool and the metrics still hear of it.
+		t.release()
+		status := rec.status
+		if status == 0 {
+			status = http.StatusSwitchingProtocols // hijacked for an upgrade: no WriteHeader
+		}
+		rec.ResponseWriter, rec.kill = nil, nil
+		recorders.Put(rec)
+		pl.metrics.record(status, time.Since(start))
+		pl.release()
+	}()
 	if setCookie != "" {
 		w.Header().Add("Set-Cookie", setCookie)
 	}
-	// The request's context ends when the client goes away or when the
-	// drain of its instance or environment runs out of time.
 	kill := t.kill.Load().ctx
+	rec.kill = kill
 	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	stop := context.AfterFunc(kill, cancel)
-	rec := recorders.Get().(*recorder)
-	rec.ResponseWriter, rec.status, rec.kill = w, 0, kill
+	defer stop()
 	t.rp.ServeHTTP(rec, r.WithContext(ctx))
-	stop()
-	cancel()
-	status := rec.status
-	rec.ResponseWriter, rec.kill = nil, nil
-	recorders.Put(rec)
-	if status == 0 {
-		status = http.StatusSwitchingProtocols // hijacked for an upgrade: no WriteHeader
-	}
-	pl.metrics.record(status, time.Since(start))
-	return true
 }
 
 // proxyError answers a request no instance answered: 503 when its

@@ -56,9 +56,12 @@ type Options struct {
 	// MaxIdleConnsPerHost is how many idle connections to each upstream
 	// instance are kept for reuse; 256 if zero.
 	MaxIdleConnsPerHost int
-	// Transport carries requests to upstream instances; a tuned
-	// *http.Transport if nil. Its connection errors drive passive health
-	// checks, so a custom Transport should return the dial errors it gets.
+	// Transport, if set, carries every request to upstream instances
+	// through httputil.ReverseProxy, and the listeners are plain net/http
+	// servers: the fast path (see the package documentation) is off. Its
+	// connection errors drive passive health checks, so a custom Transport
+	// should return the dial errors it gets. If nil, ordinary requests take
+	// the fast path and the others a tuned *http.Transport.
 	Transport http.RoundTripper
 
 	// Logger receives state changes (targets going up or down, drains); it is

@@ -148,11 +148,21 @@ func (pl *pool) waitIdle(ctx context.Context, delay time.Duration) error {
 			n := pl.inflight.Load()
 			pl.proxy.log.Warn("proxy: deregistration delay passed; canceling requests still in flight",
 				"service", pl.service, "slot", pl.slot, "delay", delay, "inFlight", n)
-			pl.kill.Load().cancel()
+			pl.cut()
 			return waitZero(ctx, &pl.inflight, pl.idle)
 		}
 	}
 	return nil
+}
+
+// cut ends the requests in flight on pl: its drain ran out of time.
+// Canceling the pool's kill cancels its targets' (the ReverseProxy path);
+// closing their connections ends the fast path's requests.
+func (pl *pool) cut() {
+	pl.kill.Load().cancel()
+	for _, t := range *pl.targets.Load() {
+		t.conns.closeAll()
+	}
 }
 
 // unwindTimeout bounds the wait for canceled requests to return.

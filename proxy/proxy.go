@@ -27,6 +27,8 @@ type Proxy struct {
 	log       *slog.Logger
 	errorLog  *log.Logger
 	transport http.RoundTripper
+	fast      bool // ordinary requests take the fast path (no custom Transport)
+	date      atomic.Pointer[dateLine]
 	buffers   *bufferPool
 	health    *http.Client
 
@@ -43,6 +45,7 @@ type Proxy struct {
 
 	srvMu   sync.Mutex
 	servers []*http.Server
+	fronts  []*frontServer
 	addrs   map[string]net.Addr // "prod", "test", "admin"
 	cleanup []func()
 }
@@ -71,6 +74,7 @@ func New(opts Options) (*Proxy, error) {
 	// clients that went away; those are per request, so they go to Debug.
 	p.errorLog = slog.NewLogLogger(p.log.Handler(), slog.LevelDebug)
 	p.transport = opts.Transport
+	p.fast = opts.Transport == nil
 	if p.transport == nil {
 		p.transport = newTransport(opts.MaxIdleConnsPerHost)
 	}
@@ -132,7 +136,7 @@ func (p *Proxy) Start() error {
 		return ErrClosed
 	default:
 	}
-	if len(p.servers) > 0 {
+	if len(p.servers) > 0 || len(p.fronts) > 0 {
 		return errors.New("proxy: already started")
 	}
 	type listener struct {
@@ -171,20 +175,28 @@ func (p *Proxy) Start() error {
 		lns = append(lns, listener{"admin", ln, p.AdminHandler(p.opts.AdminToken)})
 	}
 	for _, l := range lns {
+		p.addrs[l.name] = l.ln.Addr()
+		p.log.Info("proxy: listening", "listener", l.name, "addr", l.ln.Addr().String())
+		if p.fast && l.name != "admin" {
+			// The front end serves ordinary requests itself and hands
+			// the rest to a net/http server of its own (front.go).
+			fs := newFrontServer(p, l.ln, l.name == "test", l.h)
+			p.fronts = append(p.fronts, fs)
+			go fs.serve()
+			continue
+		}
 		srv := &http.Server{
 			Handler:           l.h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			ReadHeaderTimeout: readHeaderTimeout,
+			IdleTimeout:       frontIdleTimeout,
 			ErrorLog:          p.errorLog,
 		}
 		p.servers = append(p.servers, srv)
-		p.addrs[l.name] = l.ln.Addr()
 		go func() {
 			if err := srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				p.log.Error("proxy: listener failed", "listener", l.name, "err", err)
 			}
 		}()
-		p.log.Info("proxy: listening", "listener", l.name, "addr", l.ln.Addr().String())
 	}
 	return nil
 }
@@ -219,11 +231,16 @@ func (p *Proxy) AdminAddr() string { return p.addr("admin") }
 // ctx ends, then stops health checks. Traffic stops; the state file stays.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.srvMu.Lock()
-	servers := p.servers
+	servers, fronts := p.servers, p.fronts
 	p.srvMu.Unlock()
 	var errs []error
 	for _, s := range servers {
 		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range fronts {
+		if err := f.shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -235,11 +252,16 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 // health checks. Use Shutdown to let requests finish.
 func (p *Proxy) Close() error {
 	p.srvMu.Lock()
-	servers := p.servers
+	servers, fronts := p.servers, p.fronts
 	p.srvMu.Unlock()
 	var errs []error
 	for _, s := range servers {
 		if err := s.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range fronts {
+		if err := f.close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -258,6 +280,15 @@ func (p *Proxy) stop() {
 			t.CloseIdleConnections()
 		}
 		p.health.CloseIdleConnections()
+		p.mu.Lock()
+		for _, svc := range p.services {
+			for _, pl := range svc.pools {
+				for _, t := range *pl.targets.Load() {
+					t.conns.closeIdle(false)
+				}
+			}
+		}
+		p.mu.Unlock()
 		p.srvMu.Lock()
 		p.runCleanup()
 		p.srvMu.Unlock()

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -106,6 +107,32 @@ func (t *table) lookup(host string) *entry {
 	return t.fallback
 }
 
+// lookupBytes is lookup for a host still in a connection's buffer; it
+// allocates nothing.
+func (t *table) lookupBytes(host []byte) *entry {
+	if len(t.byHost) == 0 {
+		return t.fallback
+	}
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
+		host = host[:i]
+	}
+	host = bytes.TrimSuffix(bytes.TrimPrefix(host, []byte("[")), []byte("]"))
+	var lower [256]byte
+	if len(host) <= len(lower) {
+		for i, c := range host {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		host = lower[:len(host)]
+	}
+	if e, ok := t.byHost[string(host)]; ok {
+		return e
+	}
+	return t.fallback
+}
+
 func stripPort(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
@@ -122,16 +149,51 @@ func hasUpper(s string) bool {
 	return false
 }
 
+// requestInfo is what routing reads of a request besides its host: the
+// header rule's field and the sticky cookie.
+type requestInfo interface {
+	// fieldIs reports whether the first field named name (canonical form)
+	// has the value value.
+	fieldIs(name, value string) bool
+	// cookieSlot returns the slot index (0 for A, 1 for B) that cookie name
+	// holds, or -1.
+	cookieSlot(name string) int
+}
+
+// httpInfo is the requestInfo of an *http.Request.
+type httpInfo struct{ r *http.Request }
+
+func (h httpInfo) fieldIs(name, value string) bool {
+	v := h.r.Header[name]
+	return len(v) > 0 && v[0] == value
+}
+
+func (h httpInfo) cookieSlot(name string) int {
+	if c, err := h.r.Cookie(name); err == nil {
+		return slotOfValue(c.Value)
+	}
+	return -1
+}
+
+// slotOfValue maps a sticky cookie's value to a slot index, or -1.
+func slotOfValue(v string) int {
+	switch v {
+	case "A":
+		return 0
+	case "B":
+		return 1
+	}
+	return -1
+}
+
 // production chooses the slot of a production request: the test route's for
 // a request matching the header rule, the slot its sticky cookie names while
 // that slot has weight, otherwise the weighted round robin. It returns -1
 // when the service has no production routes, and the Set-Cookie value to
 // send, if any.
-func (e *entry) production(r *http.Request) (slot int, setCookie string) {
-	if e.header != "" && e.test >= 0 {
-		if v := r.Header[e.header]; len(v) > 0 && v[0] == e.headerValue {
-			return e.test, ""
-		}
+func (e *entry) production(r requestInfo) (slot int, setCookie string) {
+	if e.header != "" && e.test >= 0 && r.fieldIs(e.header, e.headerValue) {
+		return e.test, ""
 	}
 	switch {
 	case !e.routed:
@@ -142,13 +204,8 @@ func (e *entry) production(r *http.Request) (slot int, setCookie string) {
 		return 1, ""
 	}
 	if e.cookie != "" {
-		if c, err := r.Cookie(e.cookie); err == nil {
-			switch c.Value {
-			case "A":
-				return 0, ""
-			case "B":
-				return 1, ""
-			}
+		if s := r.cookieSlot(e.cookie); s >= 0 {
+			return s, ""
 		}
 		s := e.svc.pickWeighted(e.weightB)
 		return s, e.setCookie[s]

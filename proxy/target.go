@@ -22,6 +22,7 @@ import (
 type target struct {
 	addr string   // normalized, "http://host:port"
 	url  *url.URL // parsed addr
+	fast bool     // plain http: the fast path may carry its requests (https goes through ReverseProxy)
 	pool *pool
 	rp   *httputil.ReverseProxy
 
@@ -30,7 +31,8 @@ type target struct {
 	gone     atomic.Bool // removed by SetTargets: no new requests, ever
 	inflight atomic.Int64
 	idle     chan struct{}        // receives when inflight drops to 0 once gone
-	kill     atomic.Pointer[kill] // canceled to cut t's requests in flight
+	kill     atomic.Pointer[kill] // canceled to cut t's requests in flight on the ReverseProxy path
+	conns    connPool             // the fast path's connections; closed to cut its requests
 
 	mu        sync.Mutex    // guards checkStop
 	checkStop chan struct{} // closes to stop the active checker; nil when none runs
@@ -46,7 +48,8 @@ type TargetStatus struct {
 
 func newTarget(pl *pool, addr string) *target {
 	u, _ := url.Parse(addr) // addr was normalized by normalizeTarget
-	t := &target{addr: addr, url: u, pool: pl, idle: make(chan struct{}, 1)}
+	t := &target{addr: addr, url: u, fast: u.Scheme == "http", pool: pl, idle: make(chan struct{}, 1)}
+	t.conns.maxIdle = pl.proxy.opts.MaxIdleConnsPerHost
 	t.up.Store(true)
 	t.kill.Store(newKillUnder(pl.kill.Load().ctx))
 	px := pl.proxy
@@ -233,11 +236,21 @@ func (t *target) release() {
 }
 
 // remove takes t out for good and stops its health checks; its requests in
-// flight go on (see waitGone).
+// flight go on (see waitGone), and its idle connections close.
 func (t *target) remove() {
 	t.gone.Store(true)
 	t.stopChecks()
+	t.conns.closeIdle(true)
 }
+
+// cut ends t's requests in flight: a deregistration delay has passed.
+func (t *target) cut() {
+	t.kill.Load().cancel()
+	t.conns.closeAll()
+}
+
+// killed reports whether a deregistration delay cut t's requests.
+func (t *target) killed() bool { return t.kill.Load().ctx.Err() != nil }
 
 // waitGone waits until the removed t has no request in flight, or until
 // deadline fires, when it cancels them and waits for them to unwind.
@@ -250,7 +263,7 @@ func (t *target) waitGone(ctx context.Context, deadline <-chan time.Time) error 
 		case <-deadline:
 			t.pool.proxy.log.Warn("proxy: deregistration delay passed; canceling requests still in flight",
 				"service", t.pool.service, "slot", t.pool.slot, "target", t.addr, "inFlight", t.inflight.Load())
-			t.kill.Load().cancel()
+			t.cut()
 			return waitZero(ctx, &t.inflight, t.idle)
 		}
 	}

@@ -7,12 +7,22 @@
 // where it is installed).
 //
 //	go run ./internal/bench/switch -deployments 20 -rate 1000
+//	go run ./internal/bench/switch -deployments 0 -baseline 0 -rollback=false   # speed only
 //
 // It prints one JSON object: requests, failures and p50/p99/max latency
 // through the proxy and direct, and their ratios; the long requests; how
 // soon green served its first request after each weight change; the
 // rollback's time from trigger to all traffic verified on blue; and the
 // throughput and p99 comparisons. Progress goes to stderr.
+//
+// For the speed comparison every front (the built-in proxy, the plain
+// reference, haproxy) runs in a process of its own before the same
+// instance, and the load comes from another process (this program again,
+// with the internal flags -front and -loadgen): none of them shares a Go
+// runtime with another. Throughput is wrk -c64 style (64 keep-alive
+// connections, one request at a time each); the fronts take turns for
+// -speed-rounds rounds and medians are reported, as neighbors on a shared
+// machine come and go.
 package main
 
 import (
@@ -44,6 +54,7 @@ type options struct {
 	longWorkers int
 	baseline    time.Duration
 	speed       time.Duration
+	speedRounds int
 	rollback    bool
 	cpuprofile  string
 }
@@ -57,11 +68,28 @@ func main() {
 	flag.DurationVar(&o.bake, "bake", 200*time.Millisecond, "bake time")
 	flag.DurationVar(&o.long, "long", time.Second, "duration of the long requests kept in flight")
 	flag.IntVar(&o.longWorkers, "long-workers", 4, "long requests kept in flight at all times")
-	flag.DurationVar(&o.baseline, "baseline", 10*time.Second, "duration of the direct baseline")
-	flag.DurationVar(&o.speed, "speed", 5*time.Second, "duration of each throughput and p99 run; 0 skips them")
+	flag.DurationVar(&o.baseline, "baseline", 10*time.Second, "duration of the direct baseline; 0 skips it")
+	flag.DurationVar(&o.speed, "speed", 3*time.Second, "duration of each throughput and p99 run; 0 skips them")
+	flag.IntVar(&o.speedRounds, "speed-rounds", 3, "rounds of throughput and p99 runs, the fronts taking turns; medians are reported")
 	flag.BoolVar(&o.rollback, "rollback", true, "also roll back a bad release and time it")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the throughput runs to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (the proxies) during the speed runs to this file")
+	loadSpec := flag.String("loadgen", "", "internal: run as the speed runs' load generator")
+	front := flag.String("front", "", "internal: run as a front (proxy or plain) for the speed runs")
+	upstream := flag.String("upstream", "", "internal: the instance a -front serves")
 	flag.Parse()
+	if *loadSpec != "" || *front != "" {
+		var err error
+		if *loadSpec != "" {
+			err = runLoadgen(*loadSpec, os.Stdout)
+		} else {
+			err = runFront(*front, *upstream, o.cpuprofile, os.Stdin, os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "switch:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := run(ctx, o, os.Stderr)
@@ -200,12 +228,14 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	if err != nil || len(ts) == 0 {
 		return nil, fmt.Errorf("no live instance for the baseline: %v", err)
 	}
-	fmt.Fprintf(log, "baseline: %d req/s straight to %s for %v\n", o.rate, ts[0].Addr, o.baseline)
-	rep.Direct = attackFor(ts[0].Addr+"/", o.rate, o.baseline)
-	rep.Ratios = ratios{
-		P50: ratio(rep.Proxy.P50Ms, rep.Direct.P50Ms),
-		P99: ratio(rep.Proxy.P99Ms, rep.Direct.P99Ms),
-		Max: ratio(rep.Proxy.MaxMs, rep.Direct.MaxMs),
+	if o.baseline > 0 {
+		fmt.Fprintf(log, "baseline: %d req/s straight to %s for %v\n", o.rate, ts[0].Addr, o.baseline)
+		rep.Direct = attackFor(ts[0].Addr+"/", o.rate, o.baseline)
+		rep.Ratios = ratios{
+			P50: ratio(rep.Proxy.P50Ms, rep.Direct.P50Ms),
+			P99: ratio(rep.Proxy.P99Ms, rep.Direct.P99Ms),
+			Max: ratio(rep.Proxy.MaxMs, rep.Direct.MaxMs),
+		}
 	}
 
 	if o.rollback {
@@ -216,7 +246,7 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 		rep.Rollback = rb
 	}
 	if o.speed > 0 {
-		sp, err := measureSpeed(ctx, px, ts[0].Addr, o.speed, o.cpuprofile, log)
+		sp, err := measureSpeed(ctx, ts[0].Addr, o.speed, o.speedRounds, o.cpuprofile, log)
 		if err != nil {
 			return nil, err
 		}

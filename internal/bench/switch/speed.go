@@ -5,103 +5,122 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
-	"strings"
-	"sync/atomic"
+	"slices"
 	"time"
-
-	"github.com/bluegreen-go/bluegreen/proxy"
 )
 
 // speed compares the proxy with a plain httputil.ReverseProxy behind an
 // atomic pointer (the issue's reference) and haproxy, if installed, in front
 // of the same instance: maximum throughput, and p99 at 2,000 requests/s.
+// Each front runs in a process of its own (fronts.go), as haproxy does, and
+// the load comes from another (loadgen.go). Each figure is the
+// median of Rounds measurements, the fronts taking turns, so that a
+// neighbor's burst on a shared machine does not decide a ratio alone.
 type speed struct {
-	// Throughput is requests/s at saturation with 64 keep-alive connections.
+	// Throughput is the median requests/s at saturation with 64 keep-alive
+	// connections, one request at a time on each (as wrk -c64).
 	Throughput map[string]float64 `json:"throughputRps"`
+	// ThroughputRounds are the measurements the medians come from.
+	ThroughputRounds map[string][]float64 `json:"throughputRoundsRps"`
 	// ThroughputRatio is the proxy's throughput over the plain proxy's.
 	ThroughputRatio float64 `json:"throughputRatioVsPlain"`
-	// P99At2000 is the p99 latency in ms at 2,000 requests/s.
+	// ThroughputRatioVsHAProxy is the proxy's throughput over haproxy's.
+	ThroughputRatioVsHAProxy float64 `json:"throughputRatioVsHAProxy,omitempty"`
+	// P99At2000 is the median p99 latency in ms at 2,000 requests/s.
 	P99At2000 map[string]float64 `json:"p99MsAt2000"`
+	// P99Rounds are the measurements the medians come from.
+	P99Rounds map[string][]float64 `json:"p99RoundsMs"`
 	// P99RatioVsHAProxy is the proxy's p99 over haproxy's, when haproxy ran.
 	P99RatioVsHAProxy float64 `json:"p99RatioVsHAProxy,omitempty"`
-	Note              string  `json:"note"`
+	// Failures counts failed requests over every speed run, per front.
+	Failures map[string]int64 `json:"failures"`
+	// Plain says exactly what the plain reference is.
+	Plain string `json:"plain"`
+	Note  string `json:"note"`
 }
 
-func measureSpeed(ctx context.Context, px *proxy.Proxy, instance string, du time.Duration, cpuprofile string, log io.Writer) (*speed, error) {
-	plain, err := startPlain(instance)
-	if err != nil {
-		return nil, err
+// plainDescription is the reference the throughput ratio divides by.
+const plainDescription = "httputil.NewSingleHostReverseProxy(instance) with Transport = http.DefaultTransport.Clone() " +
+	"and MaxIdleConnsPerHost = 256 (otherwise default), behind an atomic.Pointer, served by http.Serve (default http.Server)"
+
+func measureSpeed(ctx context.Context, instance string, du time.Duration, rounds int, cpuprofile string, log io.Writer) (*speed, error) {
+	fronts := map[string]string{}
+	names := []string{"proxy", "plain"}
+	for _, name := range names {
+		prof := ""
+		if name == "proxy" {
+			prof = cpuprofile
+		}
+		addr, stop, err := startFront(ctx, name, instance, prof)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		fronts[name] = addr
 	}
-	defer plain.Close()
-	fronts := map[string]string{"proxy": "http://" + px.Addr() + "/", "plain": "http://" + plain.Addr().String() + "/"}
 	if stop, addr, err := startHAProxy(ctx, instance); err == nil {
 		defer stop()
-		fronts["haproxy"] = "http://" + addr + "/"
+		fronts["haproxy"] = addr
+		names = append(names, "haproxy")
 	} else {
 		fmt.Fprintln(log, "haproxy:", err)
 	}
-	sp := &speed{Throughput: map[string]float64{}, P99At2000: map[string]float64{},
-		Note: "load generator, proxies and instance share this machine's CPUs; compare ratios, not absolute figures"}
-	for _, name := range []string{"proxy", "plain", "haproxy"} {
-		u, ok := fronts[name]
-		if !ok {
-			continue
-		}
-		host := strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/")
-		if name == "proxy" && cpuprofile != "" {
-			f, err := os.Create(cpuprofile)
+	sp := &speed{Throughput: map[string]float64{}, ThroughputRounds: map[string][]float64{},
+		P99At2000: map[string]float64{}, P99Rounds: map[string][]float64{}, Failures: map[string]int64{},
+		Plain: plainDescription,
+		Note: "each front (proxy, plain, haproxy) and the load generator run in processes of their own, " +
+			"in front of the same instance; they share this machine's CPUs: compare ratios from one run, not absolute figures"}
+	rounds = max(rounds, 1)
+	for round := 1; round <= rounds; round++ {
+		for _, name := range names {
+			res, err := loadgen(ctx, loadSpec{Kind: "blast", Addr: fronts[name], Conns: 64, For: du})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("throughput of %s: %w", name, err)
 			}
-			pprof.StartCPUProfile(f)
-			defer f.Close()
+			sp.ThroughputRounds[name] = append(sp.ThroughputRounds[name], float64(int(res.RPS)))
+			sp.Failures[name] += res.Failures
+			fmt.Fprintf(log, "round %d: throughput %-8s %8.0f req/s (%d failures)\n", round, name, res.RPS, res.Failures)
 		}
-		rps, failed, err := blast(host, 64, du)
-		if name == "proxy" && cpuprofile != "" {
-			pprof.StopCPUProfile()
+		for _, name := range names {
+			res, err := loadgen(ctx, loadSpec{Kind: "rate", URL: "http://" + fronts[name] + "/", Rate: 2000, For: du})
+			if err != nil {
+				return nil, fmt.Errorf("p99 of %s: %w", name, err)
+			}
+			sp.P99Rounds[name] = append(sp.P99Rounds[name], res.Stats.P99Ms)
+			sp.Failures[name] += res.Failures
+			fmt.Fprintf(log, "round %d: p99 at 2000/s %-8s %6.2f ms (%d failures)\n", round, name, res.Stats.P99Ms, res.Failures)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("throughput of %s: %w", name, err)
-		}
-		sp.Throughput[name] = float64(int(rps))
-		fmt.Fprintf(log, "throughput %-8s %8.0f req/s (%d failures)\n", name, rps, failed)
-		st := startAttackFor(u, 2000, du, 0).wait()
-		sp.P99At2000[name] = st.P99Ms
-		fmt.Fprintf(log, "p99 at 2000/s %-8s %6.2f ms (%d failures)\n", name, st.P99Ms, st.Failures)
+	}
+	for _, name := range names {
+		sp.Throughput[name] = median(sp.ThroughputRounds[name])
+		sp.P99At2000[name] = median(sp.P99Rounds[name])
 	}
 	sp.ThroughputRatio = ratio(sp.Throughput["proxy"], sp.Throughput["plain"])
+	if h := sp.Throughput["haproxy"]; h > 0 {
+		sp.ThroughputRatioVsHAProxy = ratio(sp.Throughput["proxy"], h)
+	}
 	if h := sp.P99At2000["haproxy"]; h > 0 {
 		sp.P99RatioVsHAProxy = ratio(sp.P99At2000["proxy"], h)
 	}
 	return sp, nil
 }
 
-// startPlain serves a plain httputil.ReverseProxy to instance behind an
-// atomic pointer, with the same idle-connection allowance as the proxy.
-func startPlain(instance string) (net.Listener, error) {
-	u, err := url.Parse(instance)
-	if err != nil {
-		return nil, err
+// median returns the middle value (the mean of the two middle ones for an
+// even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	rp.Transport = tr
-	var cur atomic.Pointer[httputil.ReverseProxy]
-	cur.Store(rp)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
 	}
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cur.Load().ServeHTTP(w, r) }))
-	return ln, nil
+	return s[len(s)/2]
 }
 
 // startHAProxy runs haproxy in front of instance, if it is installed.

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
+)
+
+// The speed comparison runs each Go front in a child process (this program
+// again, with -front), so that no front shares a heap, a garbage collector
+// or a scheduler with another, with the load generator or with the
+// deployment benchmark that ran before: the same footing haproxy has.
+
+// startFront starts front kind ("proxy" or "plain") before instance in a
+// child process and returns its address; stop ends the child. With
+// cpuprofile set, the child writes a CPU profile there when it stops.
+func startFront(ctx context.Context, kind, instance, cpuprofile string) (addr string, stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-front", kind, "-upstream", instance, "-cpuprofile", cpuprofile)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		in.Close() // the child stops when its stdin closes
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("front %s did not start: %w", kind, err)
+	}
+	return strings.TrimSpace(line), stop, nil
+}
+
+// runFront is the child's side: serve front kind before upstream on a free
+// loopback port, print the address, and serve until stdin closes.
+func runFront(kind, upstream, cpuprofile string, stdin io.Reader, stdout io.Writer) error {
+	var (
+		addr  string
+		close func()
+	)
+	switch kind {
+	case "plain":
+		ln, err := startPlain(upstream)
+		if err != nil {
+			return err
+		}
+		addr, close = ln.Addr().String(), func() { ln.Close() }
+	case "proxy":
+		px, err := startProxy(upstream)
+		if err != nil {
+			return err
+		}
+		addr, close = px.Addr(), func() { px.Close() }
+	default:
+		return fmt.Errorf("-front: unknown front %q", kind)
+	}
+	defer close()
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintln(stdout, addr)
+	_, err := io.Copy(io.Discard, stdin)
+	return err
+}
+
+// startProxy serves the built-in proxy, configured as in the deployment
+// benchmark (active health checks, metrics, error-rate window), with
+// instance as slot A's only target and all production traffic on A.
+func startProxy(instance string) (*proxy.Proxy, error) {
+	px, err := proxy.New(proxy.Options{
+		Addr: "127.0.0.1:0", TestAddr: "off",
+		Defaults: proxy.ServiceConfig{
+			HealthCheck:         proxy.HealthCheck{Path: "/healthz", Interval: time.Second},
+			DeregistrationDelay: 30 * time.Second,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := px.SetTargets(ctx, "web", bluegreen.SlotA, []string{instance}); err != nil {
+		return nil, err
+	}
+	if err := px.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}); err != nil {
+		return nil, err
+	}
+	if err := px.Start(); err != nil {
+		return nil, err
+	}
+	return px, nil
+}
+
+// startPlain serves the plain reference (plainDescription) in front of
+// instance.
+func startPlain(instance string) (net.Listener, error) {
+	u, err := url.Parse(instance)
+	if err != nil {
+		return nil, err
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	rp.Transport = tr
+	var cur atomic.Pointer[httputil.ReverseProxy]
+	cur.Store(rp)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cur.Load().ServeHTTP(w, r) }))
+	return ln, nil
+}

@@ -1,0 +1,385 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The front end serves the production and test listeners. It reads each
+// request head straight from the connection's buffer and, for the ordinary
+// HTTP/1.1 request (no upgrade, no Expect, no transfer coding, a body of
+// modest known length, a plain origin-form target, well-formed fields that
+// fit the buffer), routes and proxies it on the fast path (forward.go)
+// without building an http.Request. At the first request it does not take,
+// it hands the connection, with the bytes it has read, to a net/http
+// server running the same handler, which serves it from then on; so
+// anything unusual (WebSockets, HTTP/1.0, malformed requests and their 400
+// answers) behaves exactly as with net/http.
+
+// Timeouts of client connections, as the net/http servers Start runs.
+const (
+	readHeaderTimeout = 10 * time.Second
+	frontIdleTimeout  = 2 * time.Minute
+)
+
+// Buffer sizes of client connections. A request head larger than the
+// reader's buffer goes to net/http (which allows up to 1 MB).
+const (
+	frontReadSize  = 8 << 10
+	frontWriteSize = 8 << 10
+)
+
+// frontServer serves one listener.
+type frontServer struct {
+	p    *Proxy
+	test bool // the test listener: requests go to the test route
+	ln   net.Listener
+	slow *http.Server // serves the connections handed over
+	hand *handoff
+
+	mu       sync.Mutex
+	conns    map[*frontConn]struct{}
+	shutting atomic.Bool
+}
+
+// Connection states, for Shutdown.
+const (
+	stateIdle   int32 = iota // waiting for a request; Shutdown may close it
+	stateActive              // serving a request
+	stateClosed              // closed by Shutdown
+)
+
+func newFrontServer(p *Proxy, ln net.Listener, test bool, h http.Handler) *frontServer {
+	s := &frontServer{p: p, test: test, ln: ln, conns: map[*frontConn]struct{}{},
+		hand: &handoff{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})}}
+	s.slow = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       frontIdleTimeout,
+		ErrorLog:          p.errorLog,
+	}
+	return s
+}
+
+// serve accepts connections until the listener closes.
+func (s *frontServer) serve() error {
+	go s.slow.Serve(s.hand)
+	var backoff time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.shutting.Load() {
+				return http.ErrServerClosed
+			}
+			// As net/http does: wait out resource exhaustion (EMFILE).
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := &frontConn{s: s, nc: nc}
+		c.state.Store(stateIdle)
+		s.mu.Lock()
+		if s.shutting.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// forget removes c from the connections served.
+func (s *frontServer) forget(c *frontConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// shutdown stops accepting, closes idle connections as they become idle,
+// and waits until none is left or ctx ends; then it shuts the net/http
+// server of handed-over connections down.
+func (s *frontServer) shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.ln.Close()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !s.closeIdle() {
+		select {
+		case <-ctx.Done():
+			s.slow.Close()
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return s.slow.Shutdown(ctx)
+}
+
+// closeIdle closes the idle connections and reports whether none is left.
+func (s *frontServer) closeIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns) == 0
+}
+
+// close closes the listener and every connection at once.
+func (s *frontServer) close() error {
+	s.shutting.Store(true)
+	err := s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return errors.Join(err, s.slow.Close())
+}
+
+// handoff is the listener of the net/http server: it accepts the
+// connections the front end hands over.
+type handoff struct {
+	addr net.Addr
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.ch:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return h.addr }
+
+// give hands c to the net/http server, or closes it once that is closed.
+func (h *handoff) give(c net.Conn) {
+	select {
+	case h.ch <- c:
+	case <-h.done:
+		c.Close()
+	}
+}
+
+// prefixConn is a connection whose first bytes were read already: Read
+// returns them first.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+var (
+	frontReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, frontReadSize) }}
+	frontWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, frontWriteSize) }}
+)
+
+// frontConn is a client connection of the front end.
+type frontConn struct {
+	s      *frontServer
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	ip     string // the client's IP address, for X-Forwarded-For
+	state  atomic.Int32
+	handed bool // given to the net/http server
+
+	rq frontReq // the request being served
+}
+
+// serve serves c's requests until it closes or is handed over.
+func (c *frontConn) serve() {
+	c.br = frontReaders.Get().(*bufio.Reader)
+	c.bw = frontWriters.Get().(*bufio.Writer)
+	c.br.Reset(c.nc)
+	c.bw.Reset(c.nc)
+	c.ip = clientIP(c.nc.RemoteAddr().String())
+	defer func() {
+		if !c.handed {
+			c.nc.Close()
+		}
+		c.br.Reset(nil)
+		c.bw.Reset(nil)
+		frontReaders.Put(c.br)
+		frontWriters.Put(c.bw)
+		c.s.forget(c)
+	}()
+	// As net/http: a new connection has readHeaderTimeout to send its
+	// first request, a kept-alive one frontIdleTimeout to start the next.
+	wait := readHeaderTimeout
+	for {
+		if c.br.Buffered() == 0 {
+			c.nc.SetReadDeadline(time.Now().Add(wait))
+			if _, err := c.br.Peek(1); err != nil {
+				return
+			}
+		}
+		wait = frontIdleTimeout
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // closed by Shutdown
+		}
+		end, ok := c.readHead()
+		if !ok {
+			return
+		}
+		if end < 0 || !c.parse(end) {
+			c.handOver()
+			return
+		}
+		if !c.serveRequest() || c.s.shutting.Load() {
+			return
+		}
+		c.state.Store(stateIdle)
+	}
+}
+
+// readHead waits until a whole request head is buffered and returns its
+// length, or -1 when it does not fit the buffer (net/http will read it).
+// It reports false when the client closed the connection, or sent part of
+// a head and then nothing for readHeaderTimeout, as net/http closes it.
+func (c *frontConn) readHead() (int, bool) {
+	timed := false
+	for {
+		n := c.br.Buffered()
+		b, _ := c.br.Peek(n)
+		if end := headEnd(b); end > 0 {
+			return end, true
+		}
+		if n == c.br.Size() {
+			return -1, true
+		}
+		if !timed {
+			c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+			timed = true
+		}
+		if _, err := c.br.Peek(n + 1); err != nil {
+			return 0, false
+		}
+	}
+}
+
+// handOver gives the connection, and the bytes read from it, to the
+// net/http server.
+func (c *frontConn) handOver() {
+	c.handed = true
+	b, _ := c.br.Peek(c.br.Buffered())
+	c.nc.SetReadDeadline(time.Time{})
+	c.s.hand.give(&prefixConn{Conn: c.nc, prefix: bytes.Clone(b)})
+}
+
+// serveRequest routes and proxies the parsed request, and reports whether
+// the connection may carry another.
+func (c *frontConn) serveRequest() bool {
+	p := c.s.p
+	rq := &c.rq
+	for range drainRetries {
+		e := p.table.Load().lookupBytes(c.bytes(rq.host))
+		if e == nil {
+			return c.errorPage(http.StatusNotFound, "no service for host "+string(c.bytes(rq.host)))
+		}
+		var slot int
+		var setCookie string
+		if c.s.test {
+			if slot = e.test; slot < 0 {
+				return c.errorPage(http.StatusServiceUnavailable, "service "+e.svc.name+" has no test route")
+			}
+		} else if slot, setCookie = e.production(c); slot < 0 {
+			return c.errorPage(http.StatusServiceUnavailable, "service "+e.svc.name+" has no production route")
+		}
+		if done, keep := c.serveOn(e.svc.pools[slot], setCookie); done {
+			return keep
+		}
+		if c.handed {
+			return false
+		}
+	}
+	if c.s.test {
+		return c.errorPage(http.StatusServiceUnavailable, "test environment draining")
+	}
+	return c.errorPage(http.StatusServiceUnavailable, "environment draining")
+}
+
+// serveOn proxies the request to an instance of pl. done is false, with
+// nothing done, when pl is draining; keep reports whether the connection
+// may carry another request.
+func (c *frontConn) serveOn(pl *pool, setCookie string) (done, keep bool) {
+	if !pl.acquire() {
+		return false, true
+	}
+	rq := &c.rq
+	t := pl.pick()
+	for tries := 0; t != nil && !t.acquire(); tries++ {
+		t = nil
+		if tries < drainRetries {
+			t = pl.pick()
+		}
+	}
+	if t == nil {
+		// Counted before the answer goes out, so whoever reads it can
+		// find it in the metrics.
+		pl.metrics.record(http.StatusServiceUnavailable, time.Since(rq.start))
+		pl.release()
+		return true, c.errorPage(http.StatusServiceUnavailable, "service "+pl.service+" slot "+string(pl.slot)+" has no instances")
+	}
+	if !t.fast {
+		// An https instance: net/http's ReverseProxy path serves this
+		// connection from now on (nothing of it was consumed yet).
+		t.release()
+		pl.release()
+		c.handOver()
+		return false, false
+	}
+	out := c.s.p.forward(c, t, setCookie, rq.start)
+	pl.metrics.record(out.status, time.Since(rq.start))
+	pl.release()
+	if out.abort || out.status == statusClientGone {
+		c.bw.Flush()
+		return true, false
+	}
+	return true, c.finish()
+}
+
+// finish ends a response: it skips what is left of the request, flushes,
+// and reports whether the connection may carry another request.
+func (c *frontConn) finish() bool {
+	rq := &c.rq
+	if !rq.headGone {
+		c.br.Discard(rq.headLen)
+		if rq.length > 0 {
+			rq.closeConn = true // the body was not read
+		}
+	}
+	if c.bw.Flush() != nil {
+		return false
+	}
+	return !rq.closeConn
+}
