@@ -24,8 +24,9 @@ var (
 // alive, and the lease is free.
 //
 // Every third run aims at SCALE_UP instead, with 8 instances, since a kill
-// while instances start is the one that can leave an unrecorded instance
-// behind (see sweep.go); a uniformly random moment seldom lands there.
+// while instances start is the one that could leave an unrecorded instance
+// behind (local's gate prevents it; sweep.go is a second line of defence);
+// a uniformly random moment seldom lands there.
 //
 //	go test ./cmd/bluegreen -run CrashLoop -crash.runs=50 -v
 func TestCrashLoop(t *testing.T) {
@@ -98,6 +99,12 @@ func TestCrashLoop(t *testing.T) {
 		t.Logf("run %d: kill after %v (exit %d, at %s); %s: %s, %d orphans killed; live %s; %d requests, %d failed",
 			i, delay.Round(time.Millisecond), code, at, how, r.result(t).Outcome, orphans, liveName, s.total, s.failed)
 		swept += orphans
+		if orphans > 0 {
+			// local gates detached instances until their pid is recorded, so
+			// a kill while instances start leaves none behind; the sweep is a
+			// second line of defence that should find nothing.
+			t.Errorf("run %d: %d orphaned instances were left for the sweep", i, orphans)
+		}
 	}
 	ld.stop()
 	total := checkNoFailures(t, ld)
