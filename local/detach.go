@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/procfs"
 )
 
 // Detached mode (Options.StateDir) lets instances outlive the deployer, so
@@ -146,9 +147,9 @@ func sameProcess(pid int, procStart uint64) bool {
 	if pid <= 0 || syscall.Kill(pid, 0) != nil {
 		return false
 	}
-	start, zombie, ok := procStat(pid)
+	st, ok := procfs.ReadStat(pid)
 	if !ok {
 		return true // no /proc: the signal check is all there is
 	}
-	return !zombie && (procStart == 0 || start == procStart)
+	return !st.Zombie() && (procStart == 0 || st.StartTicks == procStart)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/procfs"
 )
 
 // environment is one environment's processes.
@@ -129,7 +130,9 @@ func (c *Compute) startInstance(e *environment, i int) (*instance, error) {
 		index: i, port: port, addr: addr, logPath: logPath,
 		pid: cmd.Process.Pid, start: time.Now(), done: make(chan struct{}), gate: gate,
 	}
-	inst.procStart, _, _ = procStat(inst.pid)
+	if st, ok := procfs.ReadStat(inst.pid); ok {
+		inst.procStart = st.StartTicks
+	}
 	c.procs.Add(1)
 	go c.reap(e, inst, cmd)
 	c.log.Debug("instance started", "service", e.key.service, "slot", string(e.key.slot), "instance", i, "pid", inst.pid, "addr", addr)

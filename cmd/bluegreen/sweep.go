@@ -10,12 +10,15 @@ import (
 	"syscall"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/procfs"
 )
 
-// A deploy command killed while package local starts instances can leave
-// one running that the local state file does not record yet (the process
-// exists from fork on; the file is written after each start returns). No
-// later Compute adopts it, so nothing would ever stop it. The sweep finds
+// Package local holds each detached instance at a gate until its pid is in
+// the state file, so a deploy command killed while instances start leaves
+// none unrecorded. The sweep is a second line of defence against instance
+// processes no deployment owns (a pid file lost by hand, an instance's own
+// children, a future bug): a process that no later Compute would adopt
+// would never be stopped. It finds
 // such orphans: processes whose standard output is a log file in -state's
 // logs directory, and whose environment names the service and a deployment
 // that the store records neither as live nor in flight. It kills them. It
@@ -104,31 +107,12 @@ func logHolders(logDir, service string) []orphan {
 		if vars["BLUEGREEN_SERVICE"] != service || id == "" {
 			continue
 		}
-		pgid, zombie, ok := procGroup(pid)
-		if !ok || zombie {
+		st, ok := procfs.ReadStat(pid)
+		if !ok || st.Zombie() {
 			continue
 		}
+		pgid := st.PGID
 		out = append(out, orphan{PID: pid, Slot: bluegreen.Slot(vars["BLUEGREEN_SLOT"]), DeploymentID: id, Log: link, pgid: pgid})
 	}
 	return out
-}
-
-// procGroup reads a process's group and whether it is a zombie from
-// /proc/<pid>/stat.
-func procGroup(pid int) (pgid int, zombie, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false, false
-	}
-	// Fields are counted after the command name's last ')': state, ppid, pgrp.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false, false
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 3 {
-		return 0, false, false
-	}
-	pgid, err = strconv.Atoi(string(f[2]))
-	return pgid, string(f[0]) == "Z", err == nil
 }
