@@ -20,15 +20,10 @@ import (
 // with its remaining tasks until they are gone. While tasks are missing, Status looks for tasks of the task
 // set that failed, and reports Failed once Service.FailedTasks have.
 func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegreen.Status, error) {
-	s, err := c.service(env)
+	s, _, ts, err := c.lookup(ctx, env)
 	if err != nil {
 		return bluegreen.Status{}, err
 	}
-	sets, err := c.taskSets(ctx, s)
-	if err != nil {
-		return bluegreen.Status{}, err
-	}
-	ts := s.find(sets, env)
 	if ts == nil {
 		return bluegreen.Status{}, nil
 	}

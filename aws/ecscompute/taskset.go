@@ -101,6 +101,20 @@ func (c *Compute) taskSets(ctx context.Context, s Service) ([]ecstypes.TaskSet, 
 	return out.TaskSets, nil
 }
 
+// lookup finds env's service configuration, the service's task sets, and
+// env's task set among them (nil if it has none).
+func (c *Compute) lookup(ctx context.Context, env bluegreen.Environment) (Service, []ecstypes.TaskSet, *ecstypes.TaskSet, error) {
+	s, err := c.service(env)
+	if err != nil {
+		return Service{}, nil, nil, err
+	}
+	sets, err := c.taskSets(ctx, s)
+	if err != nil {
+		return Service{}, nil, nil, err
+	}
+	return s, sets, s.find(sets, env), nil
+}
+
 // find returns env's task set among sets: the one whose external id is the
 // deployment id and whose target group is the slot's, preferring one that is
 // not draining.
@@ -128,15 +142,10 @@ func inTargetGroup(ts ecstypes.TaskSet, tg string) bool {
 // CLEAN_UP removes blue. A task set that is gone or draining is already
 // scaled down.
 func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) error {
-	s, err := c.service(env)
+	s, sets, ts, err := c.lookup(ctx, env)
 	if err != nil {
 		return err
 	}
-	sets, err := c.taskSets(ctx, s)
-	if err != nil {
-		return err
-	}
-	ts := s.find(sets, env)
 	if ts == nil || aws.ToString(ts.Status) == statusDraining {
 		return nil
 	}
@@ -186,15 +195,10 @@ func (s Service) successor(sets []ecstypes.TaskSet, env bluegreen.Environment) *
 // of the other slot does. It is idempotent. Use it to make green primary
 // before blue is scaled down.
 func (c *Compute) Promote(ctx context.Context, env bluegreen.Environment) error {
-	s, err := c.service(env)
+	s, _, ts, err := c.lookup(ctx, env)
 	if err != nil {
 		return err
 	}
-	sets, err := c.taskSets(ctx, s)
-	if err != nil {
-		return err
-	}
-	ts := s.find(sets, env)
 	if ts == nil || aws.ToString(ts.Status) == statusDraining {
 		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s has no running task set to promote", env))
 	}
