@@ -125,7 +125,7 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 				}
 				continue
 			}
-			if err := r.command(cmd, paused > 0); err != nil {
+			if err := r.command(cmd); err != nil {
 				return err
 			}
 		case <-r.ctx.Done():

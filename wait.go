@@ -80,7 +80,7 @@ func (r *run) sleep(until time.Time, promotable bool) error {
 				r.emit(Event{Kind: EventPromoted, Reason: fmt.Sprintf("skipped %v of waiting", until.Sub(now).Round(time.Millisecond))})
 				return nil
 			}
-			if err := r.command(c, false); err != nil {
+			if err := r.command(c); err != nil {
 				return err
 			}
 		case <-r.ctx.Done():
@@ -128,7 +128,7 @@ func (r *run) housekeeping() error {
 func (r *run) poll() error {
 	select {
 	case c := <-r.dep.cmds:
-		return r.command(c, false)
+		return r.command(c)
 	case <-r.ctx.Done():
 		return r.canceled()
 	default:
@@ -136,10 +136,10 @@ func (r *run) poll() error {
 	}
 }
 
-// command answers a caller command. paused says whether pause hooks hold the
-// deployment (Continue is then handled by the caller of command). It returns
-// a rollback signal when the caller asked for a rollback.
-func (r *run) command(c command, paused bool) error {
+// command answers a caller command that the wait it arrived in does not
+// handle itself (a pause handles Continue, a step's wait Promote). It
+// returns a rollback signal when the caller asked for a rollback.
+func (r *run) command(c command) error {
 	refuse := func(why string) error {
 		c.reply <- &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: r.stage, Op: c.kind.String(), Err: errors.New(why)}
 		return nil
