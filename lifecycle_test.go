@@ -277,26 +277,42 @@ func TestVerifyBarrier(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w := newWorld(nil)
 			w.deployFirst(t, "web")
-			w.router.React(func(_ context.Context, c bluegreentest.Call) error {
-				if c.Op == "Verify" && strings.Contains(c.Detail, "B=100%") {
-					return errStale
-				}
-				return nil
-			})
-			d, _ := bluegreen.New(w.config(func(c *bluegreen.Config) { c.VerifyTimeout = time.Minute }))
-			_, err := d.Deploy(t.Context(), "web", rev("web:2"))
+			d, _ := bluegreen.New(w.config(func(c *bluegreen.Config) {
+				c.Router, c.VerifyTimeout = staleRouter{w.router}, time.Minute
+			}))
+			dep, _ := d.Start(t.Context(), "web", rev("web:2"))
+			evs := events(t, dep)
+			_, err := dep.Wait(t.Context())
 			var rb *bluegreen.RollbackError
-			if !errors.As(err, &rb) || rb.Info.Trigger != bluegreen.TriggerTraffic {
-				t.Fatalf("err %v, want a traffic rollback", err)
+			if !errors.As(err, &rb) || rb.Info.Trigger != bluegreen.TriggerTraffic || rb.Info.Stage != bluegreen.StageProductionTrafficShift {
+				t.Fatalf("err %v, want a traffic rollback in the production shift", err)
 			}
-			checkInvariants(t, w, "web", nil, 0)
+			// Polled every second (VerifyInterval) until the 1m VerifyTimeout.
+			var shifted time.Time
+			for _, ev := range evs {
+				if ev.Kind == bluegreen.EventTrafficShifted && !ev.DuringRollback && ev.Routes.Production.B == bluegreen.Full {
+					shifted = ev.Time
+				}
+			}
+			rolled := timeOf(evs, bluegreen.StageProductionTrafficShift, bluegreen.EventRollbackStarted)
+			if got := rolled.Sub(shifted); got != time.Minute {
+				t.Errorf("rolled back %v after the shift, want the 1m VerifyTimeout", got)
+			}
+			checkInvariants(t, w, "web", evs, 0)
 		})
 	})
 }
 
-// errStale makes the fake router's Verify fail like a data plane that
-// answers but has not caught up; retryable, so it is polled until the timeout.
-var errStale = bluegreen.NewError(bluegreen.CodeTimeout, errors.New("data plane still on the old routes"))
+// staleRouter is a router whose data plane never takes up a shift that
+// gives green all production traffic: Verify keeps answering false.
+type staleRouter struct{ *bluegreentest.Router }
+
+func (r staleRouter) Verify(ctx context.Context, service string, want bluegreen.Routes) (bool, error) {
+	if want.Production.B == bluegreen.Full {
+		return false, nil
+	}
+	return r.Router.Verify(ctx, service, want)
+}
 
 func TestTransientErrorsAreRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
