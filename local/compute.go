@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/local/internal/svcname"
+	"github.com/bluegreen-go/bluegreen/internal/svcname"
 )
 
 // DefaultStopTimeout is how long an instance has to exit after SIGTERM

@@ -10,10 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/svcname"
 	"github.com/bluegreen-go/bluegreen/local"
 )
 
@@ -102,10 +101,8 @@ func (o *commonOptions) check(needProxy bool) error {
 	switch {
 	case o.service == "":
 		return &flagError{"service", "is required", "name the service, such as -service web"}
-	case len(o.service) > 200 || strings.HasPrefix(o.service, ".") || strings.ContainsAny(o.service, `/\`) ||
-		strings.IndexFunc(o.service, unicode.IsControl) >= 0 || !utf8.ValidString(o.service):
-		return &flagError{"service", fmt.Sprintf("%q is not a service name", o.service),
-			`use letters, digits and "-_.:", not starting with a dot, at most 200 bytes`}
+	case svcname.Check(o.service) != nil:
+		return &flagError{"service", fmt.Sprintf("%q is not a service name: %v", o.service, svcname.Check(o.service)), svcname.Fix}
 	case o.stateDir == "":
 		return &flagError{"state", "is required", "name the state directory, such as -state /var/lib/bluegreen"}
 	case needProxy && o.proxyAdmin == "":

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/local/internal/svcname"
+	"github.com/bluegreen-go/bluegreen/internal/svcname"
 )
 
 // Options configures a Store. The zero value is ready to use.
