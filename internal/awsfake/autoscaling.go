@@ -112,13 +112,8 @@ type suspendedInput struct {
 
 // ServeHTTP serves the Application Auto Scaling JSON 1.1 API.
 func (a *AutoScaling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := rpc11Op(r, "AnyScaleFrontendService")
-	if !ok || r.Method != http.MethodPost {
-		rpc11Error(w, Fault{Status: http.StatusBadRequest, Code: "UnknownOperationException", Message: "missing or unknown X-Amz-Target"})
-		return
-	}
-	if f, faulted := a.Faults.Check(op); faulted {
-		rpc11Error(w, f)
+	op, ok := rpc11Accept(w, r, "AnyScaleFrontendService", &a.Faults)
+	if !ok {
 		return
 	}
 	body, err := io.ReadAll(r.Body)

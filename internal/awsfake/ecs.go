@@ -428,13 +428,8 @@ func (e *ECS) findTaskSet(svc *ecsService, ref string) *ecsTaskSet {
 
 // ServeHTTP serves the ECS JSON 1.1 API.
 func (e *ECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := rpc11Op(r, "AmazonEC2ContainerServiceV20141113")
-	if !ok || r.Method != http.MethodPost {
-		rpc11Error(w, Fault{Status: http.StatusBadRequest, Code: "UnknownOperationException", Message: "missing or unknown X-Amz-Target"})
-		return
-	}
-	if f, faulted := e.Faults.Check(op); faulted {
-		rpc11Error(w, f)
+	op, ok := rpc11Accept(w, r, "AmazonEC2ContainerServiceV20141113", &e.Faults)
+	if !ok {
 		return
 	}
 	out, err := e.serve(op, r)

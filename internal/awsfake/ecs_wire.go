@@ -25,6 +25,22 @@ func rpc11Op(r *http.Request, prefix string) (string, bool) {
 	return op, ok && op != ""
 }
 
+// rpc11Accept reads a JSON 1.1 request's operation and counts it in faults.
+// If the request is not one, or a fault is injected, it writes the error
+// and returns false.
+func rpc11Accept(w http.ResponseWriter, r *http.Request, prefix string, faults *Faults) (string, bool) {
+	op, ok := rpc11Op(r, prefix)
+	if !ok || r.Method != http.MethodPost {
+		rpc11Error(w, Fault{Status: http.StatusBadRequest, Code: "UnknownOperationException", Message: "missing or unknown X-Amz-Target"})
+		return "", false
+	}
+	if f, faulted := faults.Check(op); faulted {
+		rpc11Error(w, f)
+		return "", false
+	}
+	return op, true
+}
+
 // rpc11Reply writes a 200 response with v as the JSON body.
 func rpc11Reply(w http.ResponseWriter, v any) {
 	b, err := json.Marshal(v)
