@@ -3,7 +3,8 @@ package bluegreen
 import (
 	"context"
 	"encoding/json"
-	"time"
+
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // The interfaces in this file are what backends implement. They are small on
@@ -34,13 +35,22 @@ type Compute interface {
 
 // Preparer is an optional interface of Compute for backends that must change
 // something for the length of a deployment and put it back afterwards (the
-// ECS adapter suspends auto scaling, for example). Prepare runs once, before
-// PRE_SCALE_UP; the state it returns is persisted with the deployment, and
-// Restore receives it after the deployment ends, however it ends, including in
-// RECONCILE_SERVICE after a crash. Restore must be idempotent.
+// ECS adapter suspends auto scaling, for example).
+//
+// It is split in three so that the Deployer can save what it needs before
+// anything changes: in PRE_SCALE_UP it calls Snapshot, saves the snapshot
+// with the deployment, and only then calls Prepare. Restore receives the
+// snapshot after the deployment ends, however it ends, including in a later
+// RECONCILE_SERVICE after a crash at any instant (even between Prepare and
+// the next save). Prepare and Restore must be idempotent.
 type Preparer interface {
-	Prepare(ctx context.Context, green Environment) (json.RawMessage, error)
-	Restore(ctx context.Context, green Environment, state json.RawMessage) error
+	// Snapshot reads, changing nothing, the state that Prepare will change
+	// and Restore will put back. Nil means there is nothing to restore.
+	Snapshot(ctx context.Context, green Environment) (json.RawMessage, error)
+	// Prepare makes the change for the length of the deployment.
+	Prepare(ctx context.Context, green Environment, snapshot json.RawMessage) error
+	// Restore puts back what snapshot describes.
+	Restore(ctx context.Context, green Environment, snapshot json.RawMessage) error
 }
 
 // Router sets and reports where a service's traffic goes. One Router serves
@@ -82,45 +92,8 @@ type HookFunc func(ctx context.Context, in HookInput) (HookResult, error)
 // Run calls f.
 func (f HookFunc) Run(ctx context.Context, in HookInput) (HookResult, error) { return f(ctx, in) }
 
-// Monitor watches a deployment and says when it should be rolled back
-// (CloudWatch alarms, error rates).
-type Monitor interface {
-	// Check returns the alarms that are firing for the deployment now, or none.
-	Check(ctx context.Context, in MonitorInput) ([]Alarm, error)
-}
-
-// MonitorFunc adapts a function to the Monitor interface.
-type MonitorFunc func(ctx context.Context, in MonitorInput) ([]Alarm, error)
-
-// Check calls f.
-func (f MonitorFunc) Check(ctx context.Context, in MonitorInput) ([]Alarm, error) { return f(ctx, in) }
-
-// MonitorInput tells a monitor which deployment it is checking.
-type MonitorInput struct {
-	// DeploymentID identifies the deployment.
-	DeploymentID string
-	// Started is when the deployment started, so that a monitor can tell
-	// alarms raised before it from alarms raised during it.
-	Started time.Time
-	// Stage is the stage the deployment is in.
-	Stage Stage
-	// Blue is the environment being replaced; nil on a service's first deployment.
-	Blue *Environment
-	// Green is the environment being deployed.
-	Green Environment
-	// Routes are the routes in force.
-	Routes Routes
-}
-
-// Store persists one Record per service and arbitrates who may deploy it.
-// Every write is a compare-and-swap on the record's version, so the lease and
-// the deployment's state change together, atomically, across processes.
-type Store interface {
-	// Load returns the record of service. A service with no record yet gets
-	// Record{Service: service} (Version 0) and no error.
-	Load(ctx context.Context, service string) (Record, error)
-	// Save writes rec if the stored version is still rec.Version (0: no record
-	// stored yet) and returns the new version. If the stored version differs,
-	// it writes nothing and returns an error with CodeConflict.
-	Save(ctx context.Context, rec Record) (int64, error)
-}
+// Store persists the Deployer's state of each service and arbitrates who
+// may deploy it; see package driver for the contract implementers follow.
+// NewMemoryStore serves one process; local/filestore and aws/dynamostore
+// serve several.
+type Store = driver.Store

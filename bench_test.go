@@ -74,7 +74,7 @@ func BenchmarkConcurrentDeployments(b *testing.B) {
 		d, err := bluegreen.New(bluegreen.Config{
 			Compute: benchCompute{}, Router: &benchRouter{}, Store: bluegreen.NewMemoryStore(),
 			Shift: bluegreen.Linear(25, 0),
-			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
+			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -3,6 +3,7 @@ package bluegreen
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,13 @@ type Config struct {
 
 	// MonitorInterval is how often monitors are checked during a wait; 10s if zero.
 	MonitorInterval time.Duration
+	// InconclusiveTimeout bounds how long a production step or the bake
+	// time waits, past its own wait, for monitors answering inconclusive;
+	// OnInconclusive is then taken. 10m if zero.
+	InconclusiveTimeout time.Duration
+	// OnInconclusive is what happens when a monitor stays inconclusive for
+	// InconclusiveTimeout; InconclusiveRollback if zero.
+	OnInconclusive InconclusiveAction
 	// MonitorErrorLimit is how many consecutive failed checks of one monitor
 	// roll the deployment back (a monitor that cannot be read cannot vouch for
 	// green); 3 if zero.
@@ -111,14 +119,22 @@ type ReconcilePolicy uint8
 
 // Reconcile policies.
 const (
-	// ReconcileDefault rolls back an unfinished deployment unless green
-	// already had all production traffic, in which case it is completed
-	// (bake time and clean-up), as ECS does.
+	// ReconcileDefault resumes an unfinished deployment where that is safe.
+	// Deployer.Reconcile resumes it from where it stood (see
+	// StartReconcile). A new Deploy of the service completes it if green
+	// already had all production traffic (the rest of its bake time, with
+	// monitors watched, then clean-up), as ECS does, and rolls it back
+	// otherwise, since the caller wants the newer revision.
 	ReconcileDefault ReconcilePolicy = iota
 	// ReconcileRollback always rolls an unfinished deployment back.
 	ReconcileRollback
-	// ReconcileRefuse refuses to start; the caller settles the service by hand.
+	// ReconcileRefuse makes Deploy refuse to start while a deployment is
+	// unfinished; Deployer.Reconcile then settles it as ReconcileDefault does.
 	ReconcileRefuse
+	// ReconcileResume resumes an unfinished deployment from its persisted
+	// step everywhere: a new Deploy of the service first takes it to its end
+	// (it may still roll back), then deploys.
+	ReconcileResume
 )
 
 // RetryPolicy governs retries of backend calls that fail with a retryable
@@ -154,6 +170,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.MonitorInterval, 10*time.Second)
+	def(&c.InconclusiveTimeout, 10*time.Minute)
 	def(&c.HealthTimeout, 10*time.Minute)
 	def(&c.HealthInterval, 5*time.Second)
 	def(&c.VerifyTimeout, 5*time.Minute)
@@ -199,18 +216,8 @@ func (c Config) validate() ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	durations := []struct {
-		name string
-		d    time.Duration
-	}{
-		{"BakeTime", c.BakeTime}, {"MonitorInterval", c.MonitorInterval}, {"HealthTimeout", c.HealthTimeout},
-		{"HealthInterval", c.HealthInterval}, {"VerifyTimeout", c.VerifyTimeout}, {"VerifyInterval", c.VerifyInterval},
-		{"LeaseTTL", c.LeaseTTL}, {"Retry.Initial", c.Retry.Initial}, {"Retry.Max", c.Retry.Max},
-	}
-	for _, d := range durations {
-		if d.d < 0 {
-			return nil, &ConfigError{Field: "Config." + d.name, Problem: fmt.Sprintf("negative (%v)", d.d), Fix: "use a positive duration, or 0 for the default"}
-		}
+	if err := c.validateDurations(); err != nil {
+		return nil, err
 	}
 	if c.Retry.Attempts < 0 {
 		return nil, &ConfigError{Field: "Config.Retry.Attempts", Problem: fmt.Sprintf("negative (%d)", c.Retry.Attempts), Fix: "use 1 for no retries, or 0 for the default of 5"}
@@ -221,8 +228,11 @@ func (c Config) validate() ([]Step, error) {
 	if c.OnCancel > CancelDetach {
 		return nil, &ConfigError{Field: "Config.OnCancel", Problem: fmt.Sprintf("unknown policy %d", c.OnCancel), Fix: "use CancelRollback or CancelDetach"}
 	}
-	if c.Reconcile > ReconcileRefuse {
-		return nil, &ConfigError{Field: "Config.Reconcile", Problem: fmt.Sprintf("unknown policy %d", c.Reconcile), Fix: "use ReconcileDefault, ReconcileRollback or ReconcileRefuse"}
+	if c.Reconcile > ReconcileResume {
+		return nil, &ConfigError{Field: "Config.Reconcile", Problem: fmt.Sprintf("unknown policy %d", c.Reconcile), Fix: "use ReconcileDefault, ReconcileRollback, ReconcileRefuse or ReconcileResume"}
+	}
+	if c.OnInconclusive > InconclusiveContinue {
+		return nil, &ConfigError{Field: "Config.OnInconclusive", Problem: fmt.Sprintf("unknown action %d", c.OnInconclusive), Fix: "use InconclusiveRollback or InconclusiveContinue"}
 	}
 	names := map[string]bool{}
 	for i, h := range c.Hooks {
@@ -235,10 +245,56 @@ func (c Config) validate() ([]Step, error) {
 		}
 		names[h.Name] = true
 	}
+	monitors := map[string]bool{}
 	for i, m := range c.Monitors {
-		if m == nil {
-			return nil, &ConfigError{Field: fmt.Sprintf("Config.Monitors[%d]", i), Problem: "nil", Fix: "remove it or set a monitor"}
+		f := fmt.Sprintf("Config.Monitors[%d]", i)
+		switch {
+		case m == nil:
+			return nil, &ConfigError{Field: f, Problem: "nil", Fix: "remove it or set a monitor"}
+		case strings.TrimSpace(m.Name()) == "":
+			return nil, &ConfigError{Field: f, Problem: "the monitor has no name", Fix: "name it (bluegreen.NewMonitor takes a name); names appear in events and rollback results"}
+		case monitors[m.Name()]:
+			return nil, &ConfigError{Field: f, Problem: fmt.Sprintf("monitor name %q used twice", m.Name()), Fix: "give each monitor its own name"}
 		}
+		monitors[m.Name()] = true
 	}
 	return steps, nil
+}
+
+// durationBounds are the lower bounds of the configuration's durations: a
+// value below them is a typo (LeaseTTL: 1 is a nanosecond, not a minute)
+// that would turn a deployment into a busy loop of store writes or polls.
+var durationBounds = []struct {
+	name string
+	get  func(*Config) time.Duration
+	min  time.Duration
+	def  string
+}{
+	{"BakeTime", func(c *Config) time.Duration { return c.BakeTime }, 0, "0 (no bake time)"},
+	{"MonitorInterval", func(c *Config) time.Duration { return c.MonitorInterval }, 10 * time.Millisecond, "10s"},
+	{"InconclusiveTimeout", func(c *Config) time.Duration { return c.InconclusiveTimeout }, 0, "10m"},
+	{"HealthTimeout", func(c *Config) time.Duration { return c.HealthTimeout }, 0, "10m"},
+	{"HealthInterval", func(c *Config) time.Duration { return c.HealthInterval }, 10 * time.Millisecond, "5s"},
+	{"VerifyTimeout", func(c *Config) time.Duration { return c.VerifyTimeout }, 0, "5m"},
+	{"VerifyInterval", func(c *Config) time.Duration { return c.VerifyInterval }, 10 * time.Millisecond, "1s"},
+	{"LeaseTTL", func(c *Config) time.Duration { return c.LeaseTTL }, time.Second, "1m"},
+	{"Retry.Initial", func(c *Config) time.Duration { return c.Retry.Initial }, time.Millisecond, "500ms"},
+	{"Retry.Max", func(c *Config) time.Duration { return c.Retry.Max }, time.Millisecond, "30s"},
+}
+
+func (c *Config) validateDurations() error {
+	for _, b := range durationBounds {
+		d := b.get(c)
+		switch {
+		case d < 0:
+			return &ConfigError{Field: "Config." + b.name, Problem: fmt.Sprintf("negative (%v)", d), Fix: "use a positive duration, or 0 for the default of " + b.def}
+		case d > 0 && d < b.min:
+			return &ConfigError{Field: "Config." + b.name, Problem: fmt.Sprintf("%v is below the least useful value, %v", d, b.min),
+				Fix: fmt.Sprintf("use at least %v (a bare number is nanoseconds: write 30*time.Second), or 0 for the default of %s", b.min, b.def)}
+		}
+	}
+	if c.Retry.Max > 0 && c.Retry.Initial > c.Retry.Max {
+		return &ConfigError{Field: "Config.Retry.Max", Problem: fmt.Sprintf("%v is below Retry.Initial (%v)", c.Retry.Max, c.Retry.Initial), Fix: "make Retry.Max at least Retry.Initial"}
+	}
+	return nil
 }

@@ -69,10 +69,10 @@ func crashAtEveryPersist(t *testing.T, fail bool) {
 				}
 				<-dep.Done()
 				w.store.Recover()
-				rec, _ := w.store.Inner().Load(context.Background(), "web")
-				mine := rec.Deployment != nil && rec.Deployment.ID == "d1"
-				shiftDone := mine && rec.Deployment.ShiftDone && (rec.Deployment.Phase == bluegreen.PhaseRunning || rec.Deployment.Phase == bluegreen.PhaseSucceeded)
-				finished := mine && rec.Deployment.Phase.Finished()
+				st := state(t, w, "web")
+				mine := st.Deployment != nil && st.Deployment.ID == "d1"
+				shiftDone := mine && st.Live != nil && st.Live.DeploymentID == "d1" || mine && !st.Deployment.Finished && !st.Deployment.RollingBack && st.Deployment.Stage >= bluegreen.StagePostProductionTrafficShift
+				finished := mine && st.Deployment.Finished
 				time.Sleep(2 * time.Minute) // the dead owner's lease lapses
 
 				next, _ := bluegreen.New(w.config(func(c *bluegreen.Config) {

@@ -34,7 +34,7 @@ func holdDeployment(dir string) int {
 		Compute: bluegreentest.NewCompute(bluegreentest.ComputeOptions{}),
 		Router:  bluegreentest.NewRouter(bluegreentest.RouterOptions{}),
 		Store:   store, Owner: "holder-process", LeaseTTL: 2 * time.Second,
-		Hooks: []bluegreen.LifecycleHook{{Name: "hold", Stages: []bluegreen.Stage{bluegreen.StagePostScaleUp}}},
+		Hooks: []bluegreen.LifecycleHook{{Name: "hold", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostScaleUp}}},
 	})
 	if err != nil {
 		return 2
@@ -113,11 +113,11 @@ func TestOneDeploymentAcrossProcesses(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // real time: the lease lapses by the wall clock
 	}
-	rec, err := store.Load(t.Context(), "web")
+	st, err := bluegreen.ReadState(t.Context(), store, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Lease.Owner != "" || rec.Live == nil || rec.Live.Revision.Name != "web:2" || !rec.Deployment.Phase.Finished() {
-		t.Errorf("record after take-over: lease %+v live %v phase %s", rec.Lease, rec.Live, rec.Deployment.Phase)
+	if st.LeaseOwner != "" || st.Live == nil || st.Live.Revision.Name != "web:2" || !st.Deployment.Finished {
+		t.Errorf("record after take-over: lease %q live %v deployment %+v", st.LeaseOwner, st.Live, st.Deployment)
 	}
 }

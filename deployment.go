@@ -20,6 +20,9 @@ type Deployment struct {
 	changed chan struct{} // closed and replaced whenever events grow
 	result  Result
 	err     error
+	// onFinish runs before Done is closed: the Deployer's claim on the
+	// service ends with the deployment.
+	onFinish func()
 }
 
 // ID returns the deployment's id.
@@ -123,7 +126,9 @@ func (d *Deployment) send(ctx context.Context, c command) error {
 func (d *Deployment) append(ev Event) Event {
 	d.mu.Lock()
 	ev.Seq = len(d.events) + 1
-	ev.DeploymentID = d.id
+	if ev.DeploymentID == "" {
+		ev.DeploymentID = d.id
+	}
 	d.events = append(d.events, ev)
 	close(d.changed)
 	d.changed = make(chan struct{})
@@ -132,6 +137,9 @@ func (d *Deployment) append(ev Event) Event {
 }
 
 func (d *Deployment) finish(res Result, err error) {
+	if d.onFinish != nil {
+		d.onFinish()
+	}
 	d.mu.Lock()
 	d.result, d.err = res, err
 	d.mu.Unlock()
@@ -174,6 +182,9 @@ type Result struct {
 	Outcome Outcome `json:"outcome"`
 	// Blue is the environment that was live before; nil on a first deployment.
 	Blue *Environment `json:"blue,omitempty"`
+	// Adopted is set when blue was found serving rather than recorded by an
+	// earlier deployment (see Discoverer).
+	Adopted bool `json:"adopted,omitempty"`
 	// Green is the environment deployed.
 	Green Environment `json:"green"`
 	// Live is the environment live afterwards: green after a success, blue

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
-// run drives one deployment. Only its goroutine touches its fields; caller
-// commands arrive on dep.cmds and are handled between and during waits. No
-// lock is held across a backend call.
+// run drives one deployment. Only its goroutine touches its fields (the
+// lease renewer of a long backend call excepted, see call); caller commands
+// arrive on dep.cmds and are handled between and during waits. No lock is
+// held across a backend call.
 type run struct {
 	d       *Deployer
 	dep     *Deployment
@@ -18,18 +20,27 @@ type run struct {
 	service string
 	clock   Clock
 	rev     Revision
+	// eventID, when set, is the id events are reported under: a deployment
+	// left unfinished by a dead owner and settled inside a new deployment's
+	// RECONCILE_SERVICE reports its events under its own id.
+	eventID string
 
-	rec   Record           // the record as last saved; rec.Version is current
-	st    *DeploymentState // the deployment being driven (rec.Deployment)
-	stage Stage            // the stage events are reported in
-	step  int              // the production step events are reported in
+	rec   driver.Record // the record as last saved; rec.Version is current
+	ss    serviceState  // the state document of rec
+	st    *deployState  // the deployment being driven (ss.Deployment)
+	stage Stage         // the stage events are reported in
+	step  int           // the production step events are reported in
 
 	lastSave      time.Time
 	nextMonitor   time.Time
 	monitorErrs   []int
-	rollingBack   bool // commands are answered as during a rollback
-	cleaning      bool // blue's removal has begun: too late to roll back
+	inconclusive  map[string]time.Time // monitors answering inconclusive, since when
+	rollingBack   bool                 // commands are answered as during a rollback
+	cleaning      bool                 // blue's removal has begun: too late to roll back
 	cancelHandled bool
+	resumed       bool // the position being run was resumed from a dead owner's state
+	promoted      bool // the caller skipped the current wait
+	inner         bool // settling an earlier deployment inside a new one's RECONCILE_SERVICE: keep the lease
 	started       time.Time
 }
 
@@ -45,10 +56,19 @@ type abortSignal struct{ err error }
 func (s *abortSignal) Error() string { return s.err.Error() }
 func (s *abortSignal) Unwrap() error { return s.err }
 
-// main runs the deployment to its end and returns its result.
+// main runs a new deployment to its end and returns its result.
 func (r *run) main() (Result, error) {
 	r.started = r.clock.Now()
-	err := r.forward()
+	err := r.reconcileStage()
+	if err == nil {
+		err = r.drive(0)
+	}
+	return r.conclude(err)
+}
+
+// conclude turns how the lifecycle ended into the deployment's result: a
+// success, a rollback (run now), or a failure.
+func (r *run) conclude(err error) (Result, error) {
 	var rb *rollbackSignal
 	switch {
 	case err == nil:
@@ -56,259 +76,209 @@ func (r *run) main() (Result, error) {
 	case errors.As(err, &rb):
 		return r.rollback(rb.info)
 	default:
-		var ab *abortSignal
-		if errors.As(err, &ab) {
-			err = ab.err
-		}
-		return r.finish(OutcomeFailed, err)
+		return r.finish(OutcomeFailed, unwrapAbort(err))
 	}
 }
 
-// forward runs the stages in order. Each stage is persisted before it acts.
-func (r *run) forward() error {
-	if err := r.reconcileStage(); err != nil {
-		return err
-	}
-	blue, green := r.st.Blue, r.st.Green
-
-	// PRE_SCALE_UP: green not started; blue has all production traffic.
-	if err := r.begin(StagePreScaleUp, 0); err != nil {
-		return err
-	}
-	if p, ok := r.d.cfg.Compute.(Preparer); ok {
-		var state []byte
-		err := r.call(r.d.cfg.Compute, "Compute.Prepare", func(ctx context.Context) (err error) {
-			state, err = p.Prepare(ctx, green)
+// drive runs the deployment's positions from index from to the end.
+func (r *run) drive(from int) error {
+	ps := schedule(r.st.Steps, r.st.Blue == nil)
+	for i, p := range ps[from:] {
+		r.resumed = i == 0 && from > 0
+		if err := r.runPosition(p); err != nil {
 			return err
-		})
-		if err != nil {
-			return r.fail(TriggerBackend, "Compute.Prepare", err)
 		}
-		r.st.Prepared = state
+	}
+	r.resumed = false
+	return nil
+}
+
+// runPosition runs one stage (at one step) from the stage table.
+func (r *run) runPosition(p position) error {
+	if p.Skip != "" {
+		r.stage, r.step = p.Stage, 0
+		r.emit(Event{Kind: EventStageSkipped, Reason: p.Skip})
+		return nil
+	}
+	if err := r.poll(); err != nil {
+		return err
+	}
+	def := &lifecycle[p.Stage]
+	r.stage, r.step = p.Stage, p.Step
+	if r.st.Stage != p.Stage || r.st.Step != p.Step {
+		r.st.Hooks = nil // IN_PROGRESS hooks of an earlier position are over
+	}
+	r.st.Stage, r.st.Step = p.Stage, p.Step
+	if def.persist {
 		if err := r.persist(); err != nil {
 			return err
 		}
 	}
-	if err := r.hooksAndEnd(StagePreScaleUp, 0); err != nil {
+	r.emit(Event{Kind: EventStageStarted})
+	if def.act != nil {
+		if err := def.act(r, p); err != nil {
+			return err
+		}
+	}
+	if err := r.runHooks(p.Stage, p.Step, false); err != nil {
 		return err
 	}
+	if def.after != nil {
+		if err := def.after(r, p); err != nil {
+			return err
+		}
+	}
+	r.emit(Event{Kind: EventStageFinished})
+	return nil
+}
 
-	// SCALE_UP: green started at full size, no traffic.
-	if err := r.begin(StageScaleUp, 0); err != nil {
-		return err
+// prepare (PRE_SCALE_UP) takes the compute backend's snapshot, saves it,
+// and only then lets the backend change anything: a successor always finds
+// what to restore.
+func (r *run) prepare(position) error {
+	p, ok := r.d.cfg.Compute.(Preparer)
+	if !ok {
+		return nil
 	}
+	green := r.st.Green
+	if r.st.Prepared == nil {
+		var snap []byte
+		if err := r.call(r.d.cfg.Compute, "Compute.Snapshot", func(ctx context.Context) (err error) {
+			snap, err = p.Snapshot(ctx, green)
+			return err
+		}); err != nil {
+			return r.fail(TriggerBackend, "Compute.Snapshot", err)
+		}
+		if snap == nil {
+			snap = []byte("null")
+		}
+		r.st.Prepared = snap
+		if err := r.persist(); err != nil {
+			return err
+		}
+	}
+	snap := r.st.Prepared
+	if err := r.call(r.d.cfg.Compute, "Compute.Prepare", func(ctx context.Context) error {
+		return p.Prepare(ctx, green, snap)
+	}); err != nil {
+		return r.fail(TriggerBackend, "Compute.Prepare", err)
+	}
+	return nil
+}
+
+// scaleUp (SCALE_UP) starts green at full size, with no traffic.
+func (r *run) scaleUp(position) error {
+	green := r.st.Green
 	if err := r.call(r.d.cfg.Compute, "Compute.ScaleUp", func(ctx context.Context) error {
 		return r.d.cfg.Compute.ScaleUp(ctx, green)
 	}); err != nil {
 		return r.fail(TriggerBackend, "Compute.ScaleUp", err)
 	}
-	r.end(StageScaleUp, 0)
+	return nil
+}
 
-	// POST_SCALE_UP: green running and healthy.
-	if err := r.begin(StagePostScaleUp, 0); err != nil {
-		return err
-	}
-	if err := r.waitHealthy(green); err != nil {
-		return err
-	}
-	if err := r.hooksAndEnd(StagePostScaleUp, 0); err != nil {
-		return err
-	}
+// waitGreenHealthy (POST_SCALE_UP) waits for green to pass its health checks.
+func (r *run) waitGreenHealthy(position) error { return r.waitHealthy(r.st.Green) }
 
-	// TEST_TRAFFIC_SHIFT: the test route moves to green.
-	if err := r.begin(StageTestTrafficShift, 0); err != nil {
-		return err
-	}
-	if err := r.route(Routes{Production: r.st.Routes.Production, Test: green.Slot}); err != nil {
-		return err
-	}
-	if err := r.hooksAndEnd(StageTestTrafficShift, 0); err != nil {
-		return err
-	}
-	if err := r.begin(StagePostTestTrafficShift, 0); err != nil {
-		return err
-	}
-	if err := r.hooksAndEnd(StagePostTestTrafficShift, 0); err != nil {
-		return err
-	}
+// shiftTestTraffic (TEST_TRAFFIC_SHIFT) moves the test route to green.
+func (r *run) shiftTestTraffic(position) error {
+	return r.route(Routes{Production: r.st.Routes.Production, Test: r.st.Green.Slot})
+}
 
-	// PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT, at every step.
-	for i, st := range r.st.Steps {
-		step := i + 1
-		if err := r.begin(StagePreProductionTrafficShift, step); err != nil {
+// shiftProductionStep (PRODUCTION_TRAFFIC_SHIFT) applies one step's weights.
+func (r *run) shiftProductionStep(p position) error {
+	to := Routes{Production: Split(r.st.Green.Slot, r.st.Steps[p.Step-1].Green), Test: r.st.Green.Slot}
+	if r.st.Routes != to || r.st.StepStarted.IsZero() {
+		r.st.StepStarted = r.clock.Now()
+	}
+	return r.route(to)
+}
+
+// bakeStep waits out a production step: monitors checked at once and
+// through the step's wait, and the step counts as passed only when no
+// monitor is inconclusive.
+func (r *run) bakeStep(p position) error {
+	if err := r.checkMonitors(); err != nil {
+		return err
+	}
+	if w := r.st.Steps[p.Step-1].Wait; w > 0 {
+		// The step's wait runs from now, after its hooks; a successor that
+		// resumed at this step waits what is left since its routes were set.
+		until := r.clock.Now().Add(w)
+		if r.resumed {
+			until = r.st.StepStarted.Add(w)
+		}
+		if err := r.sleep(until, true); err != nil {
 			return err
 		}
-		if err := r.hooksAndEnd(StagePreProductionTrafficShift, step); err != nil {
-			return err
-		}
-		if err := r.begin(StageProductionTrafficShift, step); err != nil {
-			return err
-		}
-		if err := r.route(Routes{Production: Split(green.Slot, st.Green), Test: green.Slot}); err != nil {
-			return err
-		}
-		if err := r.runHooks(StageProductionTrafficShift, step, false); err != nil {
-			return err
-		}
-		if err := r.checkMonitors(); err != nil {
-			return err
-		}
-		if st.Wait > 0 {
-			if err := r.sleep(r.clock.Now().Add(st.Wait), true); err != nil {
-				return err
-			}
-		}
-		r.end(StageProductionTrafficShift, step)
+	}
+	return r.awaitEvidence()
+}
+
+// markShiftDone (POST_PRODUCTION_TRAFFIC_SHIFT) records that green has had
+// all production traffic: from then on a crash completes the deployment.
+func (r *run) markShiftDone(position) error {
+	if r.st.ShiftDone {
+		return nil
 	}
 	r.st.ShiftDone = true
-	r.step = 0
+	return r.persist()
+}
 
-	// POST_PRODUCTION_TRAFFIC_SHIFT: green has all production traffic; blue still runs.
-	if err := r.begin(StagePostProductionTrafficShift, 0); err != nil {
-		return err
-	}
-	if err := r.hooksAndEnd(StagePostProductionTrafficShift, 0); err != nil {
-		return err
-	}
-
-	// BAKE_TIME: both run; monitors watched; rollback is one router call.
-	if blue == nil {
-		r.skip(StageBakeTime, "first deployment: there is no blue to return to")
-	} else {
-		if err := r.begin(StageBakeTime, 0); err != nil {
+// bake (BAKE_TIME) keeps both environments running for the bake time, with
+// monitors watched. The end of the bake is saved when it begins, so a
+// successor waits only what is left of it, monitors watched too.
+func (r *run) bake(position) error {
+	if r.st.BakeUntil.IsZero() {
+		r.st.BakeUntil = r.clock.Now().Add(r.st.BakeTime)
+		if err := r.persist(); err != nil {
 			return err
 		}
-		if err := r.checkMonitors(); err != nil {
-			return err
-		}
-		if r.st.BakeTime > 0 {
-			if err := r.sleep(r.clock.Now().Add(r.st.BakeTime), true); err != nil {
-				return err
-			}
-		}
-		r.end(StageBakeTime, 0)
 	}
-
-	// CLEAN_UP: blue drained and removed; green recorded as live.
-	if err := r.begin(StageCleanUp, 0); err != nil {
+	if err := r.checkMonitors(); err != nil {
 		return err
 	}
+	if err := r.sleep(r.st.BakeUntil, true); err != nil {
+		return err
+	}
+	return r.awaitEvidence()
+}
+
+// cleanUp (CLEAN_UP) makes green primary, removes blue, hands the prepared
+// state back and records green as live. Its entry was saved before it acts.
+func (r *run) cleanUp(position) error {
 	r.cleaning = true
-	if blue != nil {
+	st := r.st
+	if ps, ok := r.d.cfg.Compute.(PrimarySetter); ok {
+		green := st.Green
+		if err := r.call(r.d.cfg.Compute, "Compute.SetPrimary", func(ctx context.Context) error {
+			return ps.SetPrimary(ctx, green)
+		}); err != nil {
+			return &abortSignal{err}
+		}
+		st.Primary = true
+	}
+	if st.Blue != nil {
+		blue := *st.Blue
 		if err := r.call(r.d.cfg.Compute, "Compute.ScaleDown", func(ctx context.Context) error {
-			return r.d.cfg.Compute.ScaleDown(ctx, *blue)
+			return r.d.cfg.Compute.ScaleDown(ctx, blue)
 		}); err != nil {
 			// Green has all traffic and is healthy; a blue that will not go
-			// away is left for the next deployment's RECONCILE_SERVICE.
+			// away is left for the next RECONCILE_SERVICE, which completes
+			// this deployment.
 			return &abortSignal{err}
 		}
 	}
 	if err := r.restore(); err != nil {
 		return &abortSignal{err}
 	}
-	r.st.Phase = PhaseSucceeded
-	live := green
-	r.rec.Live = &live
-	r.rec.Lease = Lease{}
-	if err := r.persist(); err != nil {
-		return err
+	st.Phase = phaseSucceeded
+	live := st.Green
+	r.ss.Live = &live
+	if !r.inner {
+		r.releaseLease()
 	}
-	r.end(StageCleanUp, 0)
-	return nil
-}
-
-// reconcileStage runs RECONCILE_SERVICE: it settles an unfinished earlier
-// deployment, finds where traffic really goes, and persists the new
-// deployment's first state.
-func (r *run) reconcileStage() error {
-	r.stage = StageReconcileService
-	r.emit(Event{Kind: EventStageStarted})
-	if old := r.rec.Deployment; old != nil && !old.Phase.Finished() {
-		if err := r.settle(old); err != nil {
-			return &abortSignal{err}
-		}
-	}
-	var cur Routes
-	if err := r.call(r.d.cfg.Router, "Router.Routes", func(ctx context.Context) (err error) {
-		cur, err = r.d.cfg.Router.Routes(ctx, r.service)
-		return err
-	}); err != nil {
-		return &abortSignal{err}
-	}
-	blue := r.rec.Live
-	greenSlot := SlotA
-	if blue != nil {
-		greenSlot = blue.Slot.Other()
-	} else if !cur.Production.Empty() && cur.Production.A > 0 {
-		greenSlot = SlotB
-	}
-	if w := cur.Production.Of(greenSlot); w > 0 {
-		return &abortSignal{&Error{Code: CodeFailedPrecondition, Service: r.service, Stage: StageReconcileService, Op: "Router.Routes",
-			Err: fmt.Errorf("the router sends %v of production traffic to slot %s, where green would start, but the store records no live environment there; route all traffic to the live slot (or nothing, before a first deployment) and deploy again", w, greenSlot)}}
-	}
-	now := r.clock.Now()
-	r.st = &DeploymentState{
-		ID: r.dep.id, Phase: PhaseRunning, Stage: StageReconcileService,
-		Blue:   blue,
-		Green:  Environment{Service: r.service, Slot: greenSlot, Revision: r.rev, DeploymentID: r.dep.id},
-		Routes: cur, Steps: r.d.steps, BakeTime: r.d.cfg.BakeTime, Started: now,
-	}
-	if blue == nil {
-		// Without blue there is nothing to share traffic with: one step.
-		r.st.Steps = []Step{{Green: Full}}
-		r.st.BakeTime = 0
-	}
-	if err := r.persist(); err != nil {
-		return err
-	}
-	return r.hooksAndEnd(StageReconcileService, 0)
-}
-
-// begin enters a stage: it handles a command that arrived since the last
-// wait, persists the stage if the stage is about to act on a backend, and
-// reports it. Stages that only run hooks or wait are recorded with the next
-// save (the traffic stages save their routes before calling the router), so
-// a deployment costs a store write per action, not per stage.
-func (r *run) begin(s Stage, step int) error {
-	if err := r.poll(); err != nil {
-		return err
-	}
-	r.stage, r.step = s, step
-	r.st.Stage, r.st.Step = s, max(step, r.st.Step)
-	if persistOnEntry[s] {
-		if err := r.persist(); err != nil {
-			return err
-		}
-	}
-	r.emit(Event{Kind: EventStageStarted})
-	return nil
-}
-
-// persistOnEntry marks the stages whose entry is saved before they act:
-// SCALE_UP starts green, POST_PRODUCTION_TRAFFIC_SHIFT records that green
-// had all production traffic (so that a crash from then on completes the
-// deployment), and CLEAN_UP removes blue.
-var persistOnEntry = [numStages + 1]bool{
-	StageScaleUp:                    true,
-	StagePostProductionTrafficShift: true,
-	StageCleanUp:                    true,
-}
-
-func (r *run) hooksAndEnd(s Stage, step int) error {
-	if err := r.runHooks(s, step, false); err != nil {
-		return err
-	}
-	r.end(s, step)
-	return nil
-}
-
-func (r *run) end(s Stage, step int) {
-	r.emit(Event{Kind: EventStageFinished, Stage: s, Step: step})
-}
-
-func (r *run) skip(s Stage, reason string) {
-	r.stage, r.step = s, 0
-	r.emit(Event{Kind: EventStageSkipped, Reason: reason})
+	return r.persist()
 }
 
 // route persists routes as the deployment's intent, applies them with one
@@ -382,12 +352,17 @@ func (r *run) waitHealthy(green Environment) error {
 		case s.Ready():
 			return nil
 		case s.Failed:
-			return r.rollbackNow(TriggerHealth, green.Revision.Name, "green failed its health checks: "+s.Reason)
+			return r.rollbackNow(TriggerHealth, green.Revision.Name, "green failed its health checks: "+orNoReason(s.Reason))
+		case s.Desired == 0:
+			// Nothing will ever start: waiting out the health timeout would
+			// only delay the rollback.
+			return r.rollbackNow(TriggerHealth, green.Revision.Name,
+				"green's desired count is 0, so it can never become healthy: "+orNoReason(s.Reason)+"; give the service a desired count above 0")
 		}
 		now := r.clock.Now()
 		if !now.Before(deadline) {
 			return r.rollbackNow(TriggerHealth, green.Revision.Name,
-				fmt.Sprintf("green not healthy after %v (%d of %d healthy): %s", r.d.cfg.HealthTimeout, s.Healthy, s.Desired, s.Reason))
+				fmt.Sprintf("green not healthy after %v (%d of %d healthy): %s", r.d.cfg.HealthTimeout, s.Healthy, s.Desired, orNoReason(s.Reason)))
 		}
 		if err := r.sleep(now.Add(min(r.d.cfg.HealthInterval, deadline.Sub(now))), false); err != nil {
 			return err
@@ -395,54 +370,11 @@ func (r *run) waitHealthy(green Environment) error {
 	}
 }
 
-// checkMonitors asks every monitor once. Any alarm rolls back, as do
-// MonitorErrorLimit consecutive failures of one monitor.
-func (r *run) checkMonitors() error {
-	mons := r.d.cfg.Monitors
-	if len(mons) == 0 {
-		return nil
+func orNoReason(s string) string {
+	if s == "" {
+		return "the compute backend gave no reason"
 	}
-	if r.monitorErrs == nil {
-		r.monitorErrs = make([]int, len(mons))
-	}
-	r.nextMonitor = r.clock.Now().Add(r.d.cfg.MonitorInterval)
-	in := MonitorInput{DeploymentID: r.dep.id, Started: r.st.Started, Stage: r.stage, Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes}
-	for i, m := range mons {
-		var alarms []Alarm
-		err := r.call(m, "Monitor.Check", func(ctx context.Context) (err error) {
-			alarms, err = m.Check(ctx, in)
-			return err
-		})
-		if err != nil {
-			var sig *rollbackSignal
-			if errors.As(err, &sig) || isAbort(err) {
-				return err
-			}
-			r.monitorErrs[i]++
-			r.emit(Event{Kind: EventRetried, Reason: err.Error()})
-			if r.monitorErrs[i] >= r.d.cfg.MonitorErrorLimit {
-				return r.rollbackNow(TriggerMonitor, fmt.Sprintf("monitor %d", i),
-					fmt.Sprintf("monitor failed %d checks in a row: %v", r.monitorErrs[i], err))
-			}
-			continue
-		}
-		r.monitorErrs[i] = 0
-		if len(alarms) > 0 {
-			r.emit(Event{Kind: EventMonitorFired, Alarms: alarms})
-			by, reason := alarms[0].Name, alarms[0].Reason
-			if reason == "" {
-				reason = "alarm " + by + " fired"
-			}
-			return r.rollbackNow(TriggerMonitor, by, reason)
-		}
-	}
-	return nil
-}
-
-// monitoring reports whether monitors are to be watched: once green has
-// production traffic.
-func (r *run) monitoring() bool {
-	return len(r.d.cfg.Monitors) > 0 && !r.rollingBack && r.st != nil && r.st.Routes.Production.Of(r.st.Green.Slot) > 0
+	return s
 }
 
 // fail turns a failed backend call into a rollback, or passes on a signal.
@@ -459,47 +391,27 @@ func isAbort(err error) bool {
 	return errors.As(err, &ab)
 }
 
+func unwrapAbort(err error) error {
+	var ab *abortSignal
+	if errors.As(err, &ab) {
+		return ab.err
+	}
+	return err
+}
+
 func (r *run) rollbackNow(t Trigger, by, reason string) error {
 	return &rollbackSignal{RollbackInfo{Trigger: t, By: by, Reason: reason, Stage: r.stage, Step: r.step, At: r.clock.Now()}}
 }
 
-// emit records an event, calls the callbacks and logs it.
-func (r *run) emit(ev Event) {
-	ev.Time = r.clock.Now()
-	if ev.Stage == 0 {
-		ev.Stage, ev.Step = r.stage, r.step
-	}
-	ev = r.dep.append(ev)
-	cb := &r.d.cfg.Callbacks
-	switch ev.Kind {
-	case EventStageStarted, EventStageFinished, EventStageSkipped:
-		call(cb.OnStage, ev)
-	case EventHookCalled, EventHookAnswered, EventPaused, EventContinued:
-		call(cb.OnHook, ev)
-	case EventTrafficShifted, EventTrafficVerified:
-		call(cb.OnTraffic, ev)
-	case EventRollbackStarted, EventRollbackFinished:
-		call(cb.OnRollback, ev)
-	}
-	call(cb.OnEvent, ev)
-	if r.d.log.Enabled(r.ctx, slog.LevelInfo) {
-		r.d.log.LogAttrs(r.ctx, slog.LevelInfo, string(ev.Kind), slog.String("service", r.service),
-			slog.String("deployment", ev.DeploymentID), slog.String("stage", ev.Stage.String()),
-			slog.Int("step", ev.Step), slog.String("hook", ev.Hook), slog.String("reason", ev.Reason))
-	}
-}
-
-func call(f func(Event), ev Event) {
-	if f != nil {
-		f(ev)
-	}
-}
+// releaseLease gives the lease up with the next save.
+func (r *run) releaseLease() { r.rec.Lease = driver.Lease{} }
 
 // finish records the end of the deployment and builds its result.
 func (r *run) finish(o Outcome, err error) (Result, error) {
-	res := Result{DeploymentID: r.dep.id, Service: r.service, Outcome: o, Live: r.rec.Live, Started: r.started, Finished: r.clock.Now(), Stage: r.stage}
+	res := Result{DeploymentID: r.dep.id, Service: r.service, Outcome: o, Live: r.ss.Live, Started: r.started, Finished: r.clock.Now(), Stage: r.stage}
 	if r.st != nil {
-		res.Blue, res.Green, res.Rollback = r.st.Blue, r.st.Green, r.st.Rollback
+		res.DeploymentID = r.st.ID
+		res.Blue, res.Green, res.Rollback, res.Adopted = r.st.Blue, r.st.Green, r.st.Rollback, r.st.Adopted
 	}
 	ev := Event{Kind: EventDone, Outcome: o}
 	if err != nil {
@@ -507,7 +419,7 @@ func (r *run) finish(o Outcome, err error) (Result, error) {
 	}
 	r.emit(ev)
 	if o == OutcomeFailed && err != nil {
-		r.d.log.LogAttrs(context.Background(), slog.LevelError, "deployment failed", slog.String("service", r.service), slog.String("error", err.Error()))
+		r.d.log.ErrorContext(context.WithoutCancel(r.ctx), "deployment failed", "service", r.service, "error", err.Error())
 	}
 	return res, err
 }

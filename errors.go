@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Code classifies an error so that callers can act on it without parsing
@@ -229,8 +230,9 @@ type InProgressError struct {
 	DeploymentID string
 	// Holder is the owner of the lease.
 	Holder string
-	// Expires is when the holder's lease expires unless it renews it.
-	Expires string
+	// Expires is when the holder's lease expires unless it renews it; zero
+	// for a deployment in flight in this process.
+	Expires time.Time
 }
 
 // Error names the holder of the lease.
@@ -242,8 +244,8 @@ func (e *InProgressError) Error() string {
 	if e.Holder != "" {
 		s += ", held by " + e.Holder
 	}
-	if e.Expires != "" {
-		s += " until " + e.Expires
+	if !e.Expires.IsZero() {
+		s += " until " + e.Expires.UTC().Format(time.RFC3339)
 	}
 	return s + "; wait for it to finish, roll it back, or let its lease expire if its owner died"
 }

@@ -1,6 +1,10 @@
 package bluegreen
 
-import "time"
+import (
+	"context"
+	"log/slog"
+	"time"
+)
 
 // EventKind says what an Event reports.
 type EventKind string
@@ -23,8 +27,15 @@ const (
 	EventTrafficShifted EventKind = "TRAFFIC_SHIFTED"
 	// EventTrafficVerified: the router confirmed Routes are in force.
 	EventTrafficVerified EventKind = "TRAFFIC_VERIFIED"
-	// EventMonitorFired: a monitor reported Alarms.
+	// EventMonitorFired: a monitor (Monitor) reported Alarms.
 	EventMonitorFired EventKind = "MONITOR_FIRED"
+	// EventMonitorInconclusive: a monitor (Monitor) has not enough evidence
+	// yet (Reason says what is missing); the step or bake time waits for it.
+	EventMonitorInconclusive EventKind = "MONITOR_INCONCLUSIVE"
+	// EventAdopted: RECONCILE_SERVICE found an environment serving
+	// production that the store had no record of, and adopted it as blue
+	// (Reason says what was found).
+	EventAdopted EventKind = "ADOPTED"
 	// EventPaused: a pause hook (Hook) holds the deployment at Stage.
 	EventPaused EventKind = "PAUSED"
 	// EventContinued: the caller (or a timeout with CONTINUE) released a pause.
@@ -88,10 +99,45 @@ type Event struct {
 	Routes *Routes `json:"routes,omitempty"`
 	// Status is green's status, for health events.
 	Status *Status `json:"status,omitempty"`
+	// Monitor names the monitor of monitor events.
+	Monitor string `json:"monitor,omitempty"`
 	// Alarms are what a monitor reported.
 	Alarms []Alarm `json:"alarms,omitempty"`
 	// Outcome is set on EventDone.
 	Outcome Outcome `json:"outcome,omitempty"`
 	// Reason explains the event in words.
 	Reason string `json:"reason,omitempty"`
+}
+
+// emit records an event, calls the callbacks and logs it.
+func (r *run) emit(ev Event) {
+	ev.Time = r.clock.Now()
+	if ev.Stage == 0 {
+		ev.Stage, ev.Step = r.stage, r.step
+	}
+	ev.DeploymentID = r.eventID
+	ev = r.dep.append(ev)
+	cb := &r.d.cfg.Callbacks
+	switch ev.Kind {
+	case EventStageStarted, EventStageFinished, EventStageSkipped:
+		call(cb.OnStage, ev)
+	case EventHookCalled, EventHookAnswered, EventPaused, EventContinued:
+		call(cb.OnHook, ev)
+	case EventTrafficShifted, EventTrafficVerified:
+		call(cb.OnTraffic, ev)
+	case EventRollbackStarted, EventRollbackFinished:
+		call(cb.OnRollback, ev)
+	}
+	call(cb.OnEvent, ev)
+	if r.d.log.Enabled(r.ctx, slog.LevelInfo) {
+		r.d.log.LogAttrs(context.WithoutCancel(r.ctx), slog.LevelInfo, string(ev.Kind), slog.String("service", r.service),
+			slog.String("deployment", ev.DeploymentID), slog.String("stage", ev.Stage.String()),
+			slog.Int("step", ev.Step), slog.String("hook", ev.Hook), slog.String("reason", ev.Reason))
+	}
+}
+
+func call(f func(Event), ev Event) {
+	if f != nil {
+		f(ev)
+	}
 }

@@ -65,7 +65,7 @@ func ExampleDeployment_Events() {
 	d, err := bluegreen.New(bluegreen.Config{
 		Compute: compute, Router: router, Store: store,
 		// A pause hook: the deployment waits for Continue or Rollback.
-		Hooks: []bluegreen.LifecycleHook{{Name: "approval", Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
+		Hooks: []bluegreen.LifecycleHook{{Name: "approval", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -112,6 +112,16 @@ func summary(evs []bluegreen.Event) []string {
 	return out
 }
 
+// state returns what the store behind w holds about service.
+func state(t testing.TB, w *world, service string) bluegreen.ServiceState {
+	t.Helper()
+	st, err := bluegreen.ReadState(context.Background(), w.store.Inner(), service)
+	if err != nil {
+		t.Fatalf("ReadState(%s): %v", service, err)
+	}
+	return st
+}
+
 func events(t *testing.T, dep *bluegreen.Deployment) []bluegreen.Event {
 	t.Helper()
 	var evs []bluegreen.Event
@@ -134,17 +144,13 @@ func diffLines(t *testing.T, want, got []string) {
 // checkInvariants asserts DESIGN.md's invariants after a deployment ended.
 func checkInvariants(t *testing.T, w *world, service string, evs []bluegreen.Event, bake time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	rec, err := w.store.Inner().Load(ctx, service)
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
+	rec := state(t, w, service)
 	// 3: the deployment is finished, its lease released, nothing orphaned.
-	if rec.Deployment != nil && !rec.Deployment.Phase.Finished() {
-		t.Errorf("invariant 3: deployment %s left in phase %s", rec.Deployment.ID, rec.Deployment.Phase)
+	if rec.Deployment != nil && !rec.Deployment.Finished {
+		t.Errorf("invariant 3: deployment %s left unfinished at %s", rec.Deployment.ID, rec.Deployment.Stage)
 	}
-	if rec.Lease.Owner != "" {
-		t.Errorf("invariant 4: lease still held by %s", rec.Lease.Owner)
+	if rec.LeaseOwner != "" {
+		t.Errorf("invariant 4: lease still held by %s", rec.LeaseOwner)
 	}
 	running := w.compute.Running(service)
 	var want []bluegreen.Environment

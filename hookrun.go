@@ -45,6 +45,12 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 	pending, paused := len(hooks), 0
 	for i, h := range hooks {
 		calls[i] = hookCall{h: h, details: h.Details, next: now, deadline: now.Add(h.timeout())}
+		if saved := r.savedHook(h.Name, stage, step, rollback); saved != nil {
+			// Resumed from a dead owner's state: the hook goes on where it
+			// stood, with its attempt count, details and deadline.
+			c := &calls[i]
+			c.attempt, c.details, c.next, c.deadline = saved.Attempt, saved.Details, saved.Next, saved.Deadline
+		}
 		if h.IsPause() {
 			paused++
 			r.emit(Event{Kind: EventPaused, Hook: h.Name, Stage: stage, Step: step,
@@ -73,7 +79,7 @@ func (r *run) runHooks(stage Stage, step int, rollback bool) error {
 				c.running = true
 				c.attempt++
 				r.emit(Event{Kind: EventHookCalled, Hook: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, DuringRollback: rollback})
-				in := HookInput{DeploymentID: r.dep.id, Service: r.service, Stage: stage, Step: step,
+				in := HookInput{DeploymentID: r.st.ID, Service: r.service, Stage: stage, Step: step,
 					Blue: r.st.Blue, Green: r.st.Green, Routes: r.st.Routes, Rollback: rollback,
 					Attempt: c.attempt, Details: c.details}
 				// The call's context carries the time left as a timeout: the
@@ -180,6 +186,13 @@ func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rol
 			delay = DefaultCallbackDelay
 		}
 		c.next = now.Add(delay)
+		if !rollback {
+			// Saved so that a successor resumes the hook where it stands.
+			r.saveHook(hookState{Name: c.h.Name, Stage: stage, Step: step, Attempt: c.attempt, Details: c.details, Next: c.next, Deadline: c.deadline})
+			if err := r.persist(); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	if rollback {
@@ -235,4 +248,29 @@ func mergeDetails(configured, returned json.RawMessage) json.RawMessage {
 		return returned
 	}
 	return merged
+}
+
+// savedHook returns the persisted state of a hook that answered IN_PROGRESS
+// at this stage and step, if any.
+func (r *run) savedHook(name string, stage Stage, step int, rollback bool) *hookState {
+	if rollback || r.st == nil {
+		return nil
+	}
+	for i := range r.st.Hooks {
+		if h := &r.st.Hooks[i]; h.Name == name && h.Stage == stage && h.Step == step {
+			return h
+		}
+	}
+	return nil
+}
+
+// saveHook records h in the deployment's state, replacing its earlier entry.
+func (r *run) saveHook(h hookState) {
+	for i := range r.st.Hooks {
+		if r.st.Hooks[i].Name == h.Name {
+			r.st.Hooks[i] = h
+			return
+		}
+	}
+	r.st.Hooks = append(r.st.Hooks, h)
 }

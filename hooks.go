@@ -99,10 +99,12 @@ type LifecycleHook struct {
 	Name string
 	// Stages are the stages the hook runs at; each must take hooks (see Stage.TakesHooks).
 	Stages []Stage
-	// Hook is the code to call. Nil makes this a pause hook (ECS's PAUSE
-	// type): the deployment waits at the stage until the caller calls
-	// Continue or Rollback, or the timeout acts.
+	// Hook is the code to call. Exactly one of Hook and Pause is set.
 	Hook Hook
+	// Pause makes this a pause hook (ECS's PAUSE type): the deployment waits
+	// at the stage until the caller calls Continue or Rollback, or the
+	// timeout acts.
+	Pause bool
 	// Timeout bounds the time a hook may answer IN_PROGRESS, or a pause may
 	// wait, at one stage (and step). DefaultHookTimeout if zero.
 	Timeout time.Duration
@@ -114,7 +116,7 @@ type LifecycleHook struct {
 }
 
 // IsPause reports whether the hook is a pause hook.
-func (h LifecycleHook) IsPause() bool { return h.Hook == nil }
+func (h LifecycleHook) IsPause() bool { return h.Pause }
 
 func (h LifecycleHook) timeout() time.Duration {
 	if h.Timeout == 0 {
@@ -130,6 +132,12 @@ func (h LifecycleHook) validate(field string) error {
 	if len(h.Stages) == 0 {
 		return &ConfigError{Field: field + ".Stages", Problem: "no stages", Fix: "bind the hook to at least one stage that takes hooks"}
 	}
+	switch {
+	case h.Hook == nil && !h.Pause:
+		return &ConfigError{Field: field + ".Hook", Problem: "nil", Fix: "set the Hook to call, or Pause: true for a pause hook"}
+	case h.Hook != nil && h.Pause:
+		return &ConfigError{Field: field + ".Pause", Problem: "set together with Hook", Fix: "a hook either calls code (Hook) or waits for Continue (Pause), not both"}
+	}
 	seen := map[Stage]bool{}
 	for i, s := range h.Stages {
 		f := fmt.Sprintf("%s.Stages[%d]", field, i)
@@ -141,7 +149,7 @@ func (h LifecycleHook) validate(field string) error {
 				Fix: "bind hooks to RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT or POST_PRODUCTION_TRAFFIC_SHIFT"}
 		case h.IsPause() && !s.TakesPauseHooks():
 			return &ConfigError{Field: f, Problem: "a pause hook cannot stop " + s.String(),
-				Fix: "pause before it (on the stage before) or after it, or give the hook a Hook to call"}
+				Fix: "pause on the stage before or after it, or set a Hook to call instead of Pause"}
 		case seen[s]:
 			return &ConfigError{Field: f, Problem: s.String() + " listed twice", Fix: "list each stage once"}
 		}

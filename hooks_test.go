@@ -225,7 +225,7 @@ func TestHooksAtEveryStepAndDuringRollback(t *testing.T) {
 }
 
 func TestPause(t *testing.T) {
-	pause := []bluegreen.LifecycleHook{{Name: "approve", Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}, Timeout: time.Hour}}
+	pause := []bluegreen.LifecycleHook{{Name: "approve", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}, Timeout: time.Hour}}
 	t.Run("continue", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			w := newWorld(nil)

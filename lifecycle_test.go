@@ -38,13 +38,19 @@ func TestCancelRollsBack(t *testing.T) {
 
 func TestCancelDetachesThenReconcile(t *testing.T) {
 	tests := []struct {
-		name      string
-		cancelAt  time.Duration // after the start; the shift ends at 1m, the bake at 61m
-		live      string
-		reconcile string
+		name     string
+		cancelAt time.Duration // after the start; the shift ends at 1m, the bake at 61m
+		policy   bluegreen.ReconcilePolicy
+		live     string
+		took     time.Duration // how long Reconcile drives the deployment
 	}{
-		{"mid-shift: rolled back", 30 * time.Second, "web:1", "RECONCILED RECONCILE_SERVICE rolled back deployment d1, left at PRODUCTION_TRAFFIC_SHIFT"},
-		{"during bake: completed", 10 * time.Minute, "web:2", "RECONCILED RECONCILE_SERVICE completed deployment d1, left at BAKE_TIME"},
+		// Resumed at 1m30s: step 1's wait (from 0s to 1m) is over, so the
+		// second step at once, then the full hour of bake.
+		{"mid-shift: resumed", 30 * time.Second, bluegreen.ReconcileDefault, "web:2", time.Hour},
+		{"mid-shift, rollback policy: rolled back", 30 * time.Second, bluegreen.ReconcileRollback, "web:1", 0},
+		// Resumed: what is left of the bake (it began at 1m, the crash came at
+		// 10m, the successor starts at 11m): 50 minutes.
+		{"during bake: resumed", 10 * time.Minute, bluegreen.ReconcileDefault, "web:2", 50 * time.Minute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +77,10 @@ func TestCancelDetachesThenReconcile(t *testing.T) {
 					t.Errorf("detaching changed traffic from %v to %v", split, got)
 				}
 				// Another owner is refused until the lease expires.
-				other := w.config(func(c *bluegreen.Config) { c.Owner = "other"; c.NewID = func() string { return "d2" } })
+				other := w.config(func(c *bluegreen.Config) {
+					c.Owner, c.NewID, c.Reconcile = "other", func() string { return "d2" }, tt.policy
+					c.BakeTime = time.Hour
+				})
 				d2, _ := bluegreen.New(other)
 				_, err = d2.Start(t.Context(), "web", rev("web:3"))
 				var ip *bluegreen.InProgressError
@@ -79,12 +88,16 @@ func TestCancelDetachesThenReconcile(t *testing.T) {
 					t.Fatalf("Start during the lease: %v, want an InProgressError naming test-owner and d1", err)
 				}
 				time.Sleep(time.Minute) // the lease lapses
+				start := time.Now()
 				rec, err := d2.Reconcile(t.Context(), "web")
-				if err != nil {
-					t.Fatalf("Reconcile: %v", err)
+				if wantErr := tt.live == "web:1"; errors.Is(err, bluegreen.ErrRolledBack) != wantErr || (!wantErr && err != nil) {
+					t.Fatalf("Reconcile: %v, want rolled back: %v", err, wantErr)
 				}
 				if rec.DeploymentID != "d1" || rec.Live == nil || rec.Live.Revision.Name != tt.live {
 					t.Errorf("reconciled %+v, want %s live", rec, tt.live)
+				}
+				if took := time.Since(start); took != tt.took {
+					t.Errorf("Reconcile took %v, want %v", took, tt.took)
 				}
 				checkInvariants(t, w, "web", nil, 0)
 			})
@@ -191,7 +204,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			c.Hooks = []bluegreen.LifecycleHook{{Name: "h", Hook: okHook, Stages: []bluegreen.Stage{bluegreen.StageScaleUp}}}
 		}, "Config.Hooks[0].Stages[0]"},
 		{"pause on PRODUCTION_TRAFFIC_SHIFT", func(c *bluegreen.Config) {
-			c.Hooks = []bluegreen.LifecycleHook{{Name: "p", Stages: []bluegreen.Stage{bluegreen.StageProductionTrafficShift}}}
+			c.Hooks = []bluegreen.LifecycleHook{{Name: "p", Pause: true, Stages: []bluegreen.Stage{bluegreen.StageProductionTrafficShift}}}
 		}, "Config.Hooks[0].Stages[0]"},
 		{"hook without a name", func(c *bluegreen.Config) {
 			c.Hooks = []bluegreen.LifecycleHook{{Hook: okHook, Stages: []bluegreen.Stage{bluegreen.StagePreScaleUp}}}
@@ -483,7 +496,7 @@ func TestPlan(t *testing.T) {
 		c.Shift, c.BakeTime = bluegreen.Canary(10, 5*time.Minute), 15*time.Minute
 		c.Hooks = []bluegreen.LifecycleHook{
 			{Name: "smoke", Hook: bluegreentest.NewHook(), Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift, bluegreen.StageProductionTrafficShift}},
-			{Name: "approve", Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}},
+			{Name: "approve", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}},
 		}
 	}))
 	if err != nil {
@@ -536,6 +549,7 @@ func TestReconcileLooksAtTheBackends(t *testing.T) {
 	}{
 		{"mid-shift, blue died: completed", 30 * time.Second, []bluegreen.Slot{bluegreen.SlotA}, "web:2"},
 		{"during bake, green died: rolled back", 10 * time.Minute, []bluegreen.Slot{bluegreen.SlotB}, "web:1"},
+		{"mid-shift, both alive: resumed", 30 * time.Second, nil, "web:2"},
 		{"both died: refused", 10 * time.Minute, []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB}, ""},
 	}
 	for _, tt := range tests {
@@ -565,12 +579,12 @@ func TestReconcileLooksAtTheBackends(t *testing.T) {
 					if got := w.router.Current("web"); got != before {
 						t.Errorf("a refused reconcile changed routes from %v to %v", before, got)
 					}
-					if rec, _ := w.store.Inner().Load(t.Context(), "web"); rec.Lease.Owner != "" || rec.Deployment.Phase.Finished() {
-						t.Errorf("after a refused reconcile: lease %q, phase %s; want released and unfinished", rec.Lease.Owner, rec.Deployment.Phase)
+					if st := state(t, w, "web"); st.LeaseOwner != "" || st.Deployment.Finished {
+						t.Errorf("after a refused reconcile: lease %q, state %+v; want released and unfinished", st.LeaseOwner, st.Deployment)
 					}
 					return
 				}
-				if err != nil {
+				if err != nil && !errors.Is(err, bluegreen.ErrRolledBack) {
 					t.Fatal(err)
 				}
 				if res.Live == nil || res.Live.Revision.Name != tt.live {

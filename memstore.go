@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // MemoryStore is a Store that keeps records in memory, for a single process
@@ -11,28 +13,28 @@ import (
 // state with the store. The zero value is not usable; call NewMemoryStore.
 type MemoryStore struct {
 	mu      sync.Mutex
-	records map[string]Record
+	records map[string]driver.Record
 }
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{records: map[string]Record{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{records: map[string]driver.Record{}} }
 
-// Load returns the record of service, or Record{Service: service} if there is none.
-func (s *MemoryStore) Load(ctx context.Context, service string) (Record, error) {
+// Load returns the record of service, or driver.Record{Service: service} if there is none.
+func (s *MemoryStore) Load(ctx context.Context, service string) (driver.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return Record{}, err
+		return driver.Record{}, err
 	}
 	s.mu.Lock()
 	rec, ok := s.records[service]
 	s.mu.Unlock()
 	if !ok {
-		return Record{Service: service}, nil
+		return driver.Record{Service: service}, nil
 	}
 	return rec.Clone(), nil
 }
 
 // Save writes rec if the stored version is still rec.Version.
-func (s *MemoryStore) Save(ctx context.Context, rec Record) (int64, error) {
+func (s *MemoryStore) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -49,4 +51,21 @@ func (s *MemoryStore) Save(ctx context.Context, rec Record) (int64, error) {
 	rec.Version = cur + 1
 	s.records[rec.Service] = rec
 	return rec.Version, nil
+}
+
+// Unfinished returns the services whose record says a deployment is in
+// flight or was left unfinished (driver.Lister).
+func (s *MemoryStore) Unfinished(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for name, rec := range s.records {
+		if rec.Unfinished {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

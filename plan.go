@@ -30,6 +30,10 @@ const (
 	PlanTraffic PlanKind = "TRAFFIC"
 	// PlanWait is a wait (a step's wait or the bake time) with monitors watched.
 	PlanWait PlanKind = "WAIT"
+	// PlanMonitor is a monitor watched from green's first production
+	// traffic on; Note says what evidence it needs before a step or the bake
+	// time counts as passed.
+	PlanMonitor PlanKind = "MONITOR"
 )
 
 // PlanEntry is one thing a deployment will do.
@@ -46,6 +50,8 @@ type PlanEntry struct {
 	Step int `json:"step,omitempty"`
 	// Hook names the hook of hook and pause entries.
 	Hook string `json:"hook,omitempty"`
+	// Monitor names the monitor of monitor entries.
+	Monitor string `json:"monitor,omitempty"`
 	// Routes are the routes a traffic entry sets (blue in slot A, green in slot B).
 	Routes *Routes `json:"routes,omitempty"`
 	// Wait is the length of a wait entry.
@@ -65,62 +71,93 @@ type Plan struct {
 
 // Plan returns what a deployment with this Deployer's configuration will do,
 // without touching any backend. Blue is shown in slot A and green in slot B
-// (green in slot A for a first deployment).
+// (green in slot A for a first deployment). It walks the same stage table
+// and schedule as the engine.
 func (d *Deployer) Plan(opts PlanOptions) Plan {
-	var p Plan
-	var at time.Duration
-	green, test := SlotB, SlotB
-	steps, bake := d.steps, d.cfg.BakeTime
-	prod := AllTo(SlotA)
+	pl := &planner{d: d, green: SlotB, steps: d.steps, bakeTime: d.cfg.BakeTime, prod: AllTo(SlotA)}
 	if opts.FirstDeployment {
-		green, test = SlotA, SlotA
-		steps, bake, prod = []Step{{Green: Full}}, 0, Weights{}
+		pl.green, pl.steps, pl.bakeTime, pl.prod = SlotA, []Step{{Green: Full}}, 0, Weights{}
 	}
-	add := func(e PlanEntry) { e.At = at; p.Entries = append(p.Entries, e) }
-	hooks := func(s Stage, step int) {
-		for _, h := range d.hooks[s] {
-			if h.IsPause() {
-				add(PlanEntry{Kind: PlanPause, Stage: s, Step: step, Hook: h.Name,
-					Note: fmt.Sprintf("waits for Continue or Rollback, up to %v (then %s)", h.timeout(), timeoutAction(h))})
-				continue
-			}
-			add(PlanEntry{Kind: PlanHook, Stage: s, Step: step, Hook: h.Name})
+	pl.add(PlanEntry{Kind: PlanStage, Stage: StageReconcileService})
+	pl.hooks(StageReconcileService, 0)
+	for _, p := range schedule(pl.steps, opts.FirstDeployment) {
+		if p.Skip != "" {
+			pl.add(PlanEntry{Kind: PlanSkip, Stage: p.Stage, Note: p.Skip})
+			continue
+		}
+		def := &lifecycle[p.Stage]
+		pl.add(PlanEntry{Kind: PlanStage, Stage: p.Stage, Step: p.Step})
+		if def.planAct != nil {
+			def.planAct(pl, p)
+		}
+		pl.hooks(p.Stage, p.Step)
+		if def.planAfter != nil {
+			def.planAfter(pl, p)
 		}
 	}
-	traffic := func(s Stage, step int, r Routes) { add(PlanEntry{Kind: PlanTraffic, Stage: s, Step: step, Routes: &r}) }
-	wait := func(s Stage, step int, w time.Duration) {
-		if w > 0 {
-			add(PlanEntry{Kind: PlanWait, Stage: s, Step: step, Wait: w})
-			at += w
-		}
-	}
-	for _, s := range []Stage{StageReconcileService, StagePreScaleUp, StageScaleUp, StagePostScaleUp, StageTestTrafficShift, StagePostTestTrafficShift} {
-		add(PlanEntry{Kind: PlanStage, Stage: s})
-		if s == StageTestTrafficShift {
-			traffic(s, 0, Routes{Production: prod, Test: test})
-		}
-		hooks(s, 0)
-	}
-	for i, st := range steps {
-		add(PlanEntry{Kind: PlanStage, Stage: StagePreProductionTrafficShift, Step: i + 1})
-		hooks(StagePreProductionTrafficShift, i+1)
-		add(PlanEntry{Kind: PlanStage, Stage: StageProductionTrafficShift, Step: i + 1})
-		traffic(StageProductionTrafficShift, i+1, Routes{Production: Split(green, st.Green), Test: test})
-		hooks(StageProductionTrafficShift, i+1)
-		wait(StageProductionTrafficShift, i+1, st.Wait)
-	}
-	add(PlanEntry{Kind: PlanStage, Stage: StagePostProductionTrafficShift})
-	hooks(StagePostProductionTrafficShift, 0)
-	if opts.FirstDeployment {
-		add(PlanEntry{Kind: PlanSkip, Stage: StageBakeTime, Note: "first deployment: there is no blue to return to"})
-	} else {
-		add(PlanEntry{Kind: PlanStage, Stage: StageBakeTime})
-		wait(StageBakeTime, 0, bake)
-	}
-	add(PlanEntry{Kind: PlanStage, Stage: StageCleanUp})
-	p.Duration = at
-	return p
+	pl.plan.Duration = pl.at
+	return pl.plan
 }
+
+// planner builds a Plan from the stage table.
+type planner struct {
+	d        *Deployer
+	plan     Plan
+	at       time.Duration
+	green    Slot
+	steps    []Step
+	bakeTime time.Duration
+	prod     Weights
+	// watched is set once the monitors have been listed, at the first
+	// production step.
+	watched bool
+}
+
+func (pl *planner) add(e PlanEntry) { e.At = pl.at; pl.plan.Entries = append(pl.plan.Entries, e) }
+
+func (pl *planner) hooks(s Stage, step int) {
+	for _, h := range pl.d.hooks[s] {
+		if h.IsPause() {
+			pl.add(PlanEntry{Kind: PlanPause, Stage: s, Step: step, Hook: h.Name,
+				Note: fmt.Sprintf("waits for Continue or Rollback, up to %v (then %s)", h.timeout(), timeoutAction(h))})
+			continue
+		}
+		pl.add(PlanEntry{Kind: PlanHook, Stage: s, Step: step, Hook: h.Name})
+	}
+}
+
+func (pl *planner) traffic(p position, r Routes) {
+	pl.add(PlanEntry{Kind: PlanTraffic, Stage: p.Stage, Step: p.Step, Routes: &r})
+}
+
+func (pl *planner) wait(p position, w time.Duration) {
+	if w > 0 {
+		pl.add(PlanEntry{Kind: PlanWait, Stage: p.Stage, Step: p.Step, Wait: w})
+		pl.at += w
+	}
+}
+
+func (pl *planner) testTraffic(p position) {
+	pl.traffic(p, Routes{Production: pl.prod, Test: pl.green})
+}
+
+func (pl *planner) productionStep(p position) {
+	pl.traffic(p, Routes{Production: Split(pl.green, pl.steps[p.Step-1].Green), Test: pl.green})
+	if !pl.watched {
+		pl.watched = true
+		for _, m := range pl.d.cfg.Monitors {
+			note := "checked every " + pl.d.cfg.MonitorInterval.String()
+			if e, ok := m.(EvidenceDescriber); ok {
+				note += "; needs " + e.Evidence()
+			}
+			pl.add(PlanEntry{Kind: PlanMonitor, Stage: p.Stage, Step: p.Step, Monitor: m.Name(), Note: note})
+		}
+	}
+}
+
+func (pl *planner) stepWait(p position) { pl.wait(p, pl.steps[p.Step-1].Wait) }
+
+func (pl *planner) bake(p position) { pl.wait(p, pl.bakeTime) }
 
 func timeoutAction(h LifecycleHook) TimeoutAction {
 	if h.TimeoutAction == "" {
@@ -141,6 +178,8 @@ func (p Plan) String() string {
 		switch {
 		case e.Hook != "":
 			fmt.Fprintf(&b, " %s", e.Hook)
+		case e.Monitor != "":
+			fmt.Fprintf(&b, " %s", e.Monitor)
 		case e.Routes != nil:
 			fmt.Fprintf(&b, " %v", *e.Routes)
 		case e.Wait > 0:

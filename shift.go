@@ -71,12 +71,17 @@ func (s Shift) Resolve(field string) ([]Step, error) {
 	case "", ShiftAllAtOnce:
 		return []Step{{Green: Full}}, nil
 	case ShiftLinear, ShiftCanary:
-		if s.Percent < 1 || s.Percent >= Full {
-			return nil, &ConfigError{Field: field + ".Percent", Problem: fmt.Sprintf("%v is outside (0%%, 100%%)", s.Percent),
-				Fix: "use a share from 0.1% to 99.9% (or AllAtOnce to move everything at once)"}
+		if s.Percent < 1 || s.Percent > Full {
+			return nil, &ConfigError{Field: field + ".Percent", Problem: fmt.Sprintf("%v is outside (0%%, 100%%]", s.Percent),
+				Fix: "use a share from 0.1% to 100%, as ECS's stepPercent and canaryPercent allow"}
 		}
 		if s.Wait < 0 {
 			return nil, &ConfigError{Field: field + ".Wait", Problem: fmt.Sprintf("negative (%v)", s.Wait), Fix: "use a duration of zero or more"}
+		}
+		if s.Percent == Full {
+			// ECS accepts 100%: everything moves in one step, and the wait
+			// after it is the bake time.
+			return []Step{{Green: Full}}, nil
 		}
 		if s.Type == ShiftCanary {
 			return []Step{{Green: s.Percent, Wait: s.Wait}, {Green: Full}}, nil

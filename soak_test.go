@@ -85,11 +85,11 @@ func TestFaultSoak(t *testing.T) {
 				}
 				return bluegreen.HookResult{Status: bluegreen.HookSucceeded}, nil
 			})
-			mon := bluegreen.MonitorFunc(func(context.Context, bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+			mon := bluegreen.NewMonitor("chaos", func(context.Context, bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 				if f.intn(200) == 0 {
-					return []bluegreen.Alarm{{Name: "injected"}}, nil
+					return bluegreen.Alarmed(bluegreen.Alarm{Name: "injected"}), nil
 				}
-				return nil, nil
+				return bluegreen.Healthy(), nil
 			})
 			stages := []bluegreen.Stage{bluegreen.StagePreScaleUp, bluegreen.StagePostTestTrafficShift, bluegreen.StageProductionTrafficShift}
 			d, err := bluegreen.New(w.config(func(c *bluegreen.Config) {

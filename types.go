@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // Revision is what the compute backend runs: an ECS task definition and its
@@ -63,25 +62,3 @@ type Status struct {
 
 // Ready reports whether every desired instance is running and healthy.
 func (s Status) Ready() bool { return s.Desired > 0 && s.Healthy >= s.Desired && !s.Failed }
-
-// Alarm is a reason a monitor wants the deployment rolled back.
-type Alarm struct {
-	// Name names the alarm, such as a CloudWatch alarm name or "green-5xx-rate".
-	Name string `json:"name"`
-	// Reason says why it fired.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Lease is a claim on a service: while it is held and not expired, no other
-// owner may deploy the service.
-type Lease struct {
-	// Owner identifies the holder (Config.Owner), such as "host-1/pid-42".
-	Owner string `json:"owner,omitempty"`
-	// Expires is when the lease lapses unless its owner renews it.
-	Expires time.Time `json:"expires,omitzero"`
-}
-
-// HeldBy reports whether the lease is held by someone other than owner at now.
-func (l Lease) HeldBy(owner string, now time.Time) bool {
-	return l.Owner != "" && l.Owner != owner && now.Before(l.Expires)
-}

@@ -9,13 +9,18 @@ import (
 
 // call runs a backend call, retrying it with exponential backoff while it
 // fails with a retryable code, up to Config.Retry.Attempts calls. The error
-// it returns is wrapped once, with the stage and op.
+// it returns is wrapped once, with the stage and op. While the call runs,
+// the lease is renewed beside it (see renewDuring), so a call that outlives
+// the lease's renewal interval does not let another owner in.
 func (r *run) call(backend any, op string, fn func(ctx context.Context) error) error {
 	backoff := r.d.cfg.Retry.Initial
 	for attempt := 1; ; attempt++ {
-		err := fn(r.ctx)
+		err := r.renewDuring(backend, fn)
 		if err == nil {
 			return nil
+		}
+		if isAbort(err) {
+			return err
 		}
 		if r.ctx.Err() != nil {
 			if cerr := r.canceled(); cerr != nil {
@@ -40,6 +45,56 @@ func (r *run) call(backend any, op string, fn func(ctx context.Context) error) e
 	}
 }
 
+// renewDuring runs fn. If the run holds a lease and fn is a call to
+// another backend than the store, a renewer beside it saves the record
+// (same state, later expiry) whenever a third of the lease's TTL has passed
+// since the last save. If a renewal finds the lease taken, fn's context is
+// canceled and the run aborts: another owner now drives the service.
+func (r *run) renewDuring(backend any, fn func(ctx context.Context) error) error {
+	if r.rec.Lease.Owner == "" || backend == r.d.cfg.Store {
+		return fn(r.ctx)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	lost := make(chan error, 1)
+	// The run's goroutine is inside fn until stop is closed: the renewer
+	// alone touches r.rec and r.lastSave meanwhile.
+	go func() {
+		for {
+			due := r.lastSave.Add(r.d.cfg.LeaseTTL / 3).Sub(r.clock.Now())
+			select {
+			case <-stop:
+				lost <- nil
+				return
+			case <-r.clock.After(max(due, 0)):
+			}
+			select {
+			case <-stop:
+				lost <- nil
+				return
+			default:
+			}
+			if err := r.save(ctx); err != nil {
+				if ErrorCode(err) == CodeConflict {
+					cancel()
+					lost <- r.lostLease(err)
+					return
+				}
+				// A store that fails now may answer at the next try; the
+				// lease is still ours until it expires.
+				r.lastSave = r.clock.Now()
+			}
+		}
+	}()
+	err := fn(ctx)
+	close(stop)
+	if lerr := <-lost; lerr != nil {
+		return &abortSignal{lerr}
+	}
+	return err
+}
+
 // canceled handles the caller's context being done, per Config.OnCancel.
 // With CancelRollback it swaps in a fresh context bounded by RollbackTimeout
 // (once) and asks for a rollback; otherwise the deployment is abandoned.
@@ -47,7 +102,7 @@ func (r *run) canceled() error {
 	cause := r.ctx.Err()
 	if r.d.cfg.OnCancel == CancelDetach || r.cancelHandled || r.st == nil {
 		return &abortSignal{&Error{Code: CodeCanceled, Service: r.service, Stage: r.stage, Op: "Deploy",
-			Err: fmt.Errorf("context done (%w); state left for the next deployment's RECONCILE_SERVICE", cause)}}
+			Err: fmt.Errorf("context done (%w); state left for the next RECONCILE_SERVICE", cause)}}
 	}
 	r.cancelHandled = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), RollbackTimeout)
@@ -77,6 +132,7 @@ func (r *run) sleep(until time.Time, promotable bool) error {
 		case c := <-r.dep.cmds:
 			if c.kind == cmdPromote && promotable && !r.rollingBack {
 				c.reply <- nil
+				r.promoted = true
 				r.emit(Event{Kind: EventPromoted, Reason: fmt.Sprintf("skipped %v of waiting", until.Sub(now).Round(time.Millisecond))})
 				return nil
 			}
@@ -151,6 +207,8 @@ func (r *run) command(c command) error {
 			return refuse("already rolling back")
 		case r.cleaning:
 			return refuse("too late: blue is being removed in CLEAN_UP")
+		case r.st == nil:
+			return refuse("nothing to roll back yet: RECONCILE_SERVICE has not recorded the deployment")
 		}
 		c.reply <- nil
 		reason := c.reason
@@ -167,47 +225,65 @@ func (r *run) command(c command) error {
 }
 
 // persist saves the record with the deployment's current state and renews
-// the lease. Every transition is persisted before it is acted on. A lost
-// compare-and-swap means another owner took the service: the deployment
-// stops without touching anything else.
+// the lease. Every side effect is preceded by a persist of what it is about
+// to do. A lost compare-and-swap means another owner took the service: the
+// deployment stops without touching anything else.
 func (r *run) persist() error {
 	now := r.clock.Now()
 	if r.st != nil {
 		r.st.Updated = now
-		r.rec.Deployment = r.st
 	}
-	if r.rec.Lease.Owner != "" {
-		r.rec.Lease.Expires = now.Add(r.d.cfg.LeaseTTL)
+	state, err := r.ss.encode()
+	if err != nil {
+		return &abortSignal{&Error{Code: CodeInvalid, Service: r.service, Stage: r.stage, Op: "Store.Save", Err: err}}
 	}
-	var v int64
-	err := r.call(r.d.cfg.Store, "Store.Save", func(ctx context.Context) (err error) {
-		v, err = r.d.cfg.Store.Save(ctx, r.rec)
-		return err
-	})
+	r.rec.State = state
+	r.rec.Unfinished = r.ss.unfinished()
+	err = r.call(r.d.cfg.Store, "Store.Save", r.save)
 	if err != nil {
 		var sig *rollbackSignal
 		if errors.As(err, &sig) || isAbort(err) {
 			return err
 		}
 		if ErrorCode(err) == CodeConflict {
-			err = &Error{Code: CodeConflict, Service: r.service, Stage: r.stage, Op: "Store.Save",
-				Err: fmt.Errorf("lease lost: another owner changed the record (%w); stopping without touching traffic", err)}
+			err = r.lostLease(err)
 		}
 		return &abortSignal{err}
 	}
-	r.rec.Version = v
+	return nil
+}
+
+// save writes r.rec with the lease renewed, and records the new version.
+func (r *run) save(ctx context.Context) error {
+	now := r.clock.Now()
+	rec := r.rec
+	if rec.Lease.Owner != "" {
+		rec.Lease.Expires = now.Add(r.d.cfg.LeaseTTL)
+	}
+	v, err := r.d.cfg.Store.Save(ctx, rec)
+	if err != nil {
+		return err
+	}
+	rec.Version = v
+	r.rec = rec
 	r.lastSave = now
 	return nil
 }
 
-// restore hands the Preparer's state back once.
+func (r *run) lostLease(err error) error {
+	return &Error{Code: CodeConflict, Service: r.service, Stage: r.stage, Op: "Store.Save",
+		Err: fmt.Errorf("lease lost: another owner changed the record (%w); stopping without touching traffic", err)}
+}
+
+// restore hands the Preparer's snapshot back once.
 func (r *run) restore() error {
 	p, ok := r.d.cfg.Compute.(Preparer)
 	if !ok || r.st.Restored || r.st.Prepared == nil {
 		return nil
 	}
+	green, snap := r.st.Green, r.st.Prepared
 	if err := r.call(r.d.cfg.Compute, "Compute.Restore", func(ctx context.Context) error {
-		return p.Restore(ctx, r.st.Green, r.st.Prepared)
+		return p.Restore(ctx, green, snap)
 	}); err != nil {
 		return err
 	}

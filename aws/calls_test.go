@@ -65,7 +65,7 @@ func TestCallsOfOneDeployment(t *testing.T) {
 		"ecs:UpdateServicePrimaryTaskSet":                 1,  // green becomes primary as blue leaves
 		"elasticloadbalancing:ModifyRule":                 11, // the test rule, then the production rule at each step
 		"lambda:InvokeFunction":                           1,
-		"application-autoscaling:DescribeScalableTargets": 2, // Prepare, Restore
+		"application-autoscaling:DescribeScalableTargets": 3, // Snapshot, Prepare, Restore
 		"application-autoscaling:RegisterScalableTarget":  2, // suspend scale-in, restore
 		"dynamodb:GetItem":                                1,
 	}
@@ -76,7 +76,7 @@ func TestCallsOfOneDeployment(t *testing.T) {
 	if diff := cmp.Diff(exact, got); diff != "" {
 		t.Errorf("calls that do not depend on timing (-want +got):\n%s", diff)
 	}
-	w.checkLive(t, s, res.Green, bluegreen.PhaseSucceeded)
+	w.checkLive(t, s, res.Green, bluegreen.OutcomeSucceeded)
 }
 
 // TestCallsOfConcurrentDeployments runs 100 deployments of 100 services
@@ -131,7 +131,7 @@ func TestCallsOfConcurrentDeployments(t *testing.T) {
 	t.Logf("%d linear deployments (10 steps of 50ms, 1 hook, 2 alarms, bake 300ms) of %d services at once: %v wall; AWS API calls:\n%s",
 		n, n, wall.Round(time.Millisecond), formatCalls(calls, n))
 	for i, s := range services {
-		w.checkLive(t, s, results[i].Green, bluegreen.PhaseSucceeded)
+		w.checkLive(t, s, results[i].Green, bluegreen.OutcomeSucceeded)
 	}
 	if got := calls["ecs:CreateTaskSet"]; got != n {
 		t.Errorf("%d CreateTaskSet calls for %d deployments", got, n)

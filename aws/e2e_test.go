@@ -50,7 +50,7 @@ func firstDeployment(t *testing.T, w *world, d *bluegreen.Deployer, s service) b
 	if res.Green.Slot != bluegreen.SlotB || res.Blue != nil {
 		t.Fatalf("first deployment went to slot %s with blue %v; want slot B and no blue", res.Green.Slot, res.Blue)
 	}
-	w.checkLive(t, s, res.Green, bluegreen.PhaseSucceeded)
+	w.checkLive(t, s, res.Green, bluegreen.OutcomeSucceeded)
 	return res.Green
 }
 
@@ -139,7 +139,7 @@ func TestDeploySucceeds(t *testing.T) {
 	if baked := bakeEnd.Sub(bakeStart); baked < fast.bake {
 		t.Errorf("baked %v, want at least %v", baked, fast.bake)
 	}
-	w.checkLive(t, s, res.Green, bluegreen.PhaseSucceeded)
+	w.checkLive(t, s, res.Green, bluegreen.OutcomeSucceeded)
 }
 
 // TestHookFailureRollsBack deploys a revision whose Lambda hook answers
@@ -172,7 +172,7 @@ func TestHookFailureRollsBack(t *testing.T) {
 	if !same(res.Live, blue) {
 		t.Errorf("live after rollback = %v, want blue %v", res.Live, blue)
 	}
-	w.checkLive(t, s, blue, bluegreen.PhaseRolledBack)
+	w.checkLive(t, s, blue, bluegreen.OutcomeRolledBack)
 }
 
 // TestAlarmDuringBakeRollsBack deploys a revision whose alarm goes to
@@ -204,8 +204,8 @@ func TestAlarmDuringBakeRollsBack(t *testing.T) {
 		t.Fatalf("Deploy = %s, %v; want ROLLED_BACK (stages %s)", res.Outcome, err, stages(evs))
 	}
 	info := *res.Rollback
-	want := bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: s.alarm, Stage: bluegreen.StageBakeTime,
-		Reason: "Threshold Crossed: 5xx rate 7.5% > 5%", At: info.At}
+	want := bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "cloudwatch-alarms", Stage: bluegreen.StageBakeTime,
+		Reason: "alarm " + s.alarm + ": Threshold Crossed: 5xx rate 7.5% > 5%", At: info.At}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("rollback (-want +got):\n%s", diff)
 	}
@@ -219,5 +219,5 @@ func TestAlarmDuringBakeRollsBack(t *testing.T) {
 	if diff := cmp.Diff([]bluegreen.Weight{0}, rollback); diff != "" {
 		t.Errorf("rollback shifts (-want +got):\n%s (one router call puts everything back on blue)", diff)
 	}
-	w.checkLive(t, s, blue, bluegreen.PhaseRolledBack)
+	w.checkLive(t, s, blue, bluegreen.OutcomeRolledBack)
 }

@@ -242,7 +242,7 @@ func (w *world) deployer(t testing.TB, services []service, tune tuning) *bluegre
 	}
 	// cwmonitor watches fixed alarm names; one Deployer serving many
 	// services picks each deployment's own monitor.
-	var monitor bluegreen.Monitor = bluegreen.MonitorFunc(func(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+	monitor := bluegreen.NewMonitor("cloudwatch-alarms", func(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 		return monitors[in.Green.Service].Check(ctx, in)
 	})
 	if len(services) == 1 {
@@ -320,7 +320,7 @@ func since(before, after map[string]int) map[string]int {
 // were), only its task set remains and is primary, auto scaling is
 // suspended as before, and the DynamoDB item records it as live with the
 // lease released.
-func (w *world) checkLive(t testing.TB, s service, live bluegreen.Environment, phase bluegreen.Phase) {
+func (w *world) checkLive(t testing.TB, s service, live bluegreen.Environment, outcome bluegreen.Outcome) {
 	t.Helper()
 	liveTG, otherTG := s.tgA, s.tgB
 	if live.Slot == bluegreen.SlotB {
@@ -396,18 +396,22 @@ func (w *world) checkLive(t testing.TB, s service, live bluegreen.Environment, p
 	if owner, ok := item["leaseOwner"]; ok {
 		t.Errorf("%s: item still leased to %v", s.name, owner)
 	}
-	var rec bluegreen.Record
-	if body := item["body"].S; body == nil || json.Unmarshal([]byte(*body), &rec) != nil {
-		t.Fatalf("%s: item body %v is not a record", s.name, item["body"])
+	store, err := dynamostore.New(dynamostore.Options{Client: w.ddbClient, Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := bluegreen.ReadState(context.Background(), store, s.name)
+	if err != nil {
+		t.Fatalf("%s: item %v: %v", s.name, item, err)
 	}
 	if rec.Live == nil || rec.Live.Slot != live.Slot || rec.Live.Revision.Name != live.Revision.Name || rec.Live.DeploymentID != live.DeploymentID {
 		t.Errorf("%s: item records live %+v, want %v of %s", s.name, rec.Live, live, live.DeploymentID)
 	}
-	if rec.Lease != (bluegreen.Lease{}) {
-		t.Errorf("%s: item's lease is %+v, want released", s.name, rec.Lease)
+	if rec.LeaseOwner != "" || !rec.LeaseExpires.IsZero() {
+		t.Errorf("%s: item's lease is %q until %v, want released", s.name, rec.LeaseOwner, rec.LeaseExpires)
 	}
-	if d := rec.Deployment; d == nil || d.Phase != phase || !d.Restored {
-		t.Errorf("%s: item's deployment = %+v, want phase %s with auto scaling restored", s.name, d, phase)
+	if d := rec.Deployment; d == nil || d.Outcome != outcome {
+		t.Errorf("%s: item's deployment = %+v, want outcome %s", s.name, d, outcome)
 	}
 }
 

@@ -50,10 +50,11 @@ type ComputeOptions struct {
 	Now func() time.Time
 }
 
-// Compute is an in-memory bluegreen.Compute and bluegreen.Preparer. It is
-// safe for concurrent use, records every call (see Recorder) and fails the
-// operations "ScaleUp", "Status", "ScaleDown", "Prepare" and "Restore" on
-// demand.
+// Compute is an in-memory bluegreen.Compute, bluegreen.Preparer,
+// bluegreen.Discoverer and bluegreen.PrimarySetter. It is safe for
+// concurrent use, records every call (see Recorder) and fails the operations
+// "ScaleUp", "Status", "ScaleDown", "Snapshot", "Prepare", "Restore",
+// "Discover" and "SetPrimary" on demand.
 //
 // It keeps at most one environment per service and slot. ScaleUp of the
 // environment already in the slot (same deployment id and revision name) does
@@ -70,9 +71,11 @@ type Compute struct {
 	health    func(bluegreen.Environment) Health
 	now       func() time.Time
 
-	mu       sync.Mutex
-	envs     map[slotKey]*instance
-	prepared map[string]*preparation // by deployment id
+	mu        sync.Mutex
+	envs      map[slotKey]*instance
+	prepared  map[string]*preparation // by deployment id
+	suspended map[string]bool         // by service: the Preparer's switch
+	primary   map[string]bluegreen.Environment
 }
 
 type slotKey struct {
@@ -96,6 +99,8 @@ func NewCompute(opts ComputeOptions) *Compute {
 		now:       opts.Now,
 		envs:      map[slotKey]*instance{},
 		prepared:  map[string]*preparation{},
+		suspended: map[string]bool{},
+		primary:   map[string]bluegreen.Environment{},
 	}
 	if c.health == nil {
 		c.health = func(bluegreen.Environment) Health { return Health{} }
@@ -161,17 +166,22 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 		return bluegreen.Status{}, nil
 	}
 	in.statusCalls++
+	return c.statusOf(in), nil
+}
+
+// statusOf is the status of in now. c.mu must be held.
+func (c *Compute) statusOf(in *instance) bluegreen.Status {
 	n := c.instances
 	h := in.health
 	switch {
 	case in.crashed != "":
-		return bluegreen.Status{Desired: n, Failed: true, Reason: in.crashed}, nil
+		return bluegreen.Status{Desired: n, Failed: true, Reason: in.crashed}
 	case h.Never || in.statusCalls <= h.StatusCalls || c.now().Sub(in.started) < h.After:
-		return bluegreen.Status{Desired: n, Running: n, Reason: "starting"}, nil
+		return bluegreen.Status{Desired: n, Running: n, Reason: "starting"}
 	case h.Fail != "":
-		return bluegreen.Status{Desired: n, Failed: true, Reason: h.Fail}, nil
+		return bluegreen.Status{Desired: n, Failed: true, Reason: h.Fail}
 	}
-	return bluegreen.Status{Desired: n, Running: n, Healthy: n}, nil
+	return bluegreen.Status{Desired: n, Running: n, Healthy: n}
 }
 
 // ScaleDown removes env if it is the environment in its slot.
@@ -228,12 +238,12 @@ func (c *Compute) Crash(service string, slot bluegreen.Slot, reason string) bool
 	return ok
 }
 
-// WithoutPreparer returns c as a bluegreen.Compute that does not implement
-// bluegreen.Preparer, for tests of a Deployer over such a backend. Calls go
-// to c and are recorded there.
+// WithoutPreparer returns c as a bluegreen.Compute that implements none of
+// the optional interfaces (Preparer, Discoverer, PrimarySetter), for tests
+// of a Deployer over such a backend. Calls go to c and are recorded there.
 func (c *Compute) WithoutPreparer() bluegreen.Compute { return computeOnly{c} }
 
-// computeOnly hides Compute's Prepare and Restore methods.
+// computeOnly hides Compute's optional methods.
 type computeOnly struct{ c *Compute }
 
 func (o computeOnly) ScaleUp(ctx context.Context, env bluegreen.Environment) error {
@@ -249,6 +259,8 @@ func (o computeOnly) ScaleDown(ctx context.Context, env bluegreen.Environment) e
 }
 
 var (
-	_ bluegreen.Compute  = (*Compute)(nil)
-	_ bluegreen.Preparer = (*Compute)(nil)
+	_ bluegreen.Compute       = (*Compute)(nil)
+	_ bluegreen.Preparer      = (*Compute)(nil)
+	_ bluegreen.Discoverer    = (*Compute)(nil)
+	_ bluegreen.PrimarySetter = (*Compute)(nil)
 )

@@ -145,21 +145,30 @@ func TestComputePrepareRestore(t *testing.T) {
 	ctx := context.Background()
 	c := bluegreentest.NewCompute(bluegreentest.ComputeOptions{})
 	green := env(bluegreen.SlotB, "web:2", "d2")
-	state, err := c.Prepare(ctx, green)
+	snap, err := c.Snapshot(ctx, green)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := c.Prepare(ctx, green)
-	if diff := cmp.Diff(state, again); diff != "" {
-		t.Errorf("a second Prepare returned other state (-first +second):\n%s", diff)
+	if c.Suspended("web") {
+		t.Error("Snapshot changed something: the service is suspended")
+	}
+	for range 2 { // Prepare is idempotent
+		if err := c.Prepare(ctx, green, snap); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !c.Suspended("web") || c.Suspended("api") {
 		t.Errorf("Suspended(web)=%v Suspended(api)=%v, want true, false", c.Suspended("web"), c.Suspended("api"))
 	}
+	// A snapshot taken now (after a crash, say) would restore the suspension.
+	late, err := c.Snapshot(ctx, env(bluegreen.SlotB, "web:2", "d3"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Restore(ctx, green, json.RawMessage("not json")); !errors.Is(err, bluegreen.ErrInvalid) {
 		t.Errorf("Restore of foreign state = %v, want an error matching bluegreen.ErrInvalid", err)
 	}
-	if err := c.Restore(ctx, green, state); err != nil {
+	if err := c.Restore(ctx, green, snap); err != nil {
 		t.Fatal(err)
 	}
 	if c.Suspended("web") {
@@ -172,13 +181,16 @@ func TestComputePrepareRestore(t *testing.T) {
 	if _, ok := c.Prepared("d9"); ok || c.Restored("d9") != nil {
 		t.Error("an unknown deployment reports being prepared or restored")
 	}
+	if err := c.Restore(ctx, green, late); err != nil || !c.Suspended("web") {
+		t.Errorf("Restore of a snapshot taken while suspended = %v, suspended %v; want nil, true", err, c.Suspended("web"))
+	}
 
 	// A Compute that did not Prepare (the test restarted it) adopts the state.
 	fresh := bluegreentest.NewCompute(bluegreentest.ComputeOptions{})
-	if err := fresh.Restore(ctx, green, state); err != nil || len(fresh.Restored("d2")) != 1 {
+	if err := fresh.Restore(ctx, green, snap); err != nil || len(fresh.Restored("d2")) != 1 {
 		t.Errorf("Restore on a fresh Compute = %v, restored %d times", err, len(fresh.Restored("d2")))
 	}
-	wantOps := []string{"Prepare", "Prepare", "Restore", "Restore"}
+	wantOps := []string{"Snapshot", "Prepare", "Prepare", "Snapshot", "Restore", "Restore", "Restore"}
 	var ops []string
 	for _, call := range c.Calls() {
 		ops = append(ops, call.Op)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 func ExampleNewCompute() {
@@ -71,8 +72,8 @@ func ExampleStore_CrashAfter() {
 	// Crash right after the second save: a Deployer under test would have
 	// its context canceled here, between persisting and acting.
 	s.CrashAfter(2, func() { fmt.Println("crash") })
-	v1, _ := s.Save(ctx, bluegreen.Record{Service: "web"})
-	v2, _ := s.Save(ctx, bluegreen.Record{Service: "web", Version: v1})
+	v1, _ := s.Save(ctx, driver.Record{Service: "web"})
+	v2, _ := s.Save(ctx, driver.Record{Service: "web", Version: v1})
 	_, err := s.Load(ctx, "web")
 	fmt.Println(v1, v2, errors.Is(err, bluegreentest.ErrCrashed))
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -131,16 +132,16 @@ func TestHookRecordsInputs(t *testing.T) {
 func TestMonitorAlarms(t *testing.T) {
 	ctx := context.Background()
 	m := bluegreentest.NewMonitor()
-	check := func() []bluegreen.Alarm {
+	check := func() bluegreen.Verdict {
 		t.Helper()
-		alarms, err := m.Check(ctx, bluegreen.MonitorInput{DeploymentID: "d1", Stage: bluegreen.StageBakeTime,
+		v, err := m.Check(ctx, bluegreen.MonitorInput{DeploymentID: "d1", Stage: bluegreen.StageBakeTime,
 			Routes: bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return alarms
+		return v
 	}
-	var got [][]bluegreen.Alarm
+	var got []bluegreen.Verdict
 	got = append(got, check())
 	m.Fire("zeta", "z")
 	m.Fire("alpha", "a")
@@ -156,17 +157,26 @@ func TestMonitorAlarms(t *testing.T) {
 	m.Clear()
 	m.SetFunc(nil)
 	got = append(got, check())
-	want := [][]bluegreen.Alarm{
-		nil,
-		{{Name: "alpha", Reason: "a"}, {Name: "zeta", Reason: "z"}},
-		{{Name: "alpha", Reason: "a"}, {Name: "green-latency", Reason: "p99 over 1s"}},
-		nil,
+	m.SetInconclusive("12 of 40 requests")
+	got = append(got, check())
+	m.Fire("alpha", "a")
+	got = append(got, check())
+	want := []bluegreen.Verdict{
+		bluegreen.Healthy(),
+		bluegreen.Alarmed(bluegreen.Alarm{Name: "alpha", Reason: "a"}, bluegreen.Alarm{Name: "zeta", Reason: "z"}),
+		bluegreen.Alarmed(bluegreen.Alarm{Name: "alpha", Reason: "a"}, bluegreen.Alarm{Name: "green-latency", Reason: "p99 over 1s"}),
+		bluegreen.Healthy(),
+		bluegreen.Inconclusive("12 of 40 requests"),
+		bluegreen.Alarmed(bluegreen.Alarm{Name: "alpha", Reason: "a"}),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("alarms (-want +got):\n%s", diff)
+		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
-	if n := len(m.Inputs()); n != 4 || m.Inputs()[0].DeploymentID != "d1" {
-		t.Errorf("Inputs = %+v, want the 4 checks' inputs", m.Inputs())
+	if n := len(m.Inputs()); n != 6 || m.Inputs()[0].DeploymentID != "d1" {
+		t.Errorf("Inputs = %+v, want the 6 checks' inputs", m.Inputs())
+	}
+	if m.Name() != "monitor" || bluegreentest.NewNamedMonitor("errors").Name() != "errors" {
+		t.Errorf("names %q, %q", m.Name(), bluegreentest.NewNamedMonitor("errors").Name())
 	}
 }
 
@@ -181,7 +191,7 @@ func TestStoreCrash(t *testing.T) {
 	s.Inject("Save", bluegreen.NewError(bluegreen.CodeTransient, errors.New("503")), 1)
 	crashed := 0
 	s.CrashAfter(2, func() { crashed++ })
-	rec := bluegreen.Record{Service: "web"}
+	rec := driver.Record{Service: "web"}
 	var errs []error
 	for range 4 {
 		v, err := s.Save(ctx, rec)
@@ -203,7 +213,7 @@ func TestStoreCrash(t *testing.T) {
 	if _, err := s.Load(ctx, "web"); err != nil || s.Crashed() {
 		t.Errorf("after Recover: Load = %v, Crashed = %v", err, s.Crashed())
 	}
-	if diff := cmp.Diff([]bluegreen.Record{{Service: "web", Version: 1}, {Service: "web", Version: 2}}, s.Saved("web")); diff != "" {
+	if diff := cmp.Diff([]driver.Record{{Service: "web", Version: 1}, {Service: "web", Version: 2}}, s.Saved("web")); diff != "" {
 		t.Errorf("Saved (-want +got):\n%s", diff)
 	}
 
@@ -215,9 +225,9 @@ func TestStoreCrash(t *testing.T) {
 
 func TestStoreSaveDetail(t *testing.T) {
 	s := bluegreentest.NewStore(nil)
-	rec := bluegreen.Record{Service: "web", Deployment: &bluegreen.DeploymentState{ID: "d1", Phase: bluegreen.PhaseRunning, Stage: bluegreen.StageProductionTrafficShift, Step: 2}}
+	rec := driver.Record{Service: "web", Lease: driver.Lease{Owner: "host-1"}, Unfinished: true}
 	_, _ = s.Save(context.Background(), rec)
-	want := []bluegreentest.Call{{Op: "Save", Service: "web", Detail: "version 0 d1 RUNNING PRODUCTION_TRAFFIC_SHIFT step 2"}}
+	want := []bluegreentest.Call{{Op: "Save", Service: "web", Detail: "version 0 lease host-1 unfinished"}}
 	if diff := cmp.Diff(want, s.Calls(), ignoreArg); diff != "" {
 		t.Errorf("Calls (-want +got):\n%s", diff)
 	}

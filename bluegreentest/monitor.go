@@ -16,13 +16,33 @@ import (
 type Monitor struct {
 	Recorder
 
-	mu     sync.Mutex
-	firing map[string]bluegreen.Alarm
-	fn     func(bluegreen.MonitorInput) []bluegreen.Alarm
+	name string
+
+	mu           sync.Mutex
+	firing       map[string]bluegreen.Alarm
+	fn           func(bluegreen.MonitorInput) []bluegreen.Alarm
+	inconclusive string
 }
 
-// NewMonitor returns a monitor with nothing firing.
-func NewMonitor() *Monitor { return &Monitor{firing: map[string]bluegreen.Alarm{}} }
+// NewMonitor returns a monitor named "monitor" with nothing firing.
+func NewMonitor() *Monitor { return NewNamedMonitor("monitor") }
+
+// NewNamedMonitor returns a monitor with the given name and nothing firing.
+func NewNamedMonitor(name string) *Monitor {
+	return &Monitor{name: name, firing: map[string]bluegreen.Alarm{}}
+}
+
+// Name returns the monitor's name.
+func (m *Monitor) Name() string { return m.name }
+
+// SetInconclusive makes every check without an alarm answer inconclusive,
+// with reason (as a monitor that has not seen enough requests does); an
+// empty reason makes them healthy again.
+func (m *Monitor) SetInconclusive(reason string) {
+	m.mu.Lock()
+	m.inconclusive = reason
+	m.mu.Unlock()
+}
 
 // Fire sets the alarm name firing, with reason, for every deployment.
 func (m *Monitor) Fire(name, reason string) {
@@ -52,20 +72,27 @@ func (m *Monitor) SetFunc(fn func(bluegreen.MonitorInput) []bluegreen.Alarm) {
 	m.mu.Unlock()
 }
 
-// Check returns the alarms firing, ordered by name, then those of the
-// function set with SetFunc.
-func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+// Check answers ALARM with the alarms firing, ordered by name, then those of
+// the function set with SetFunc; else INCONCLUSIVE if SetInconclusive set a
+// reason; else HEALTHY.
+func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 	if err := m.record(ctx, Call{Op: "Check", Service: in.Green.Service, Detail: in.Stage.String(), Arg: cloneMonitorInput(in)}); err != nil {
-		return nil, err
+		return bluegreen.Verdict{}, err
 	}
 	m.mu.Lock()
 	alarms := slices.SortedFunc(maps.Values(m.firing), func(a, b bluegreen.Alarm) int { return cmp.Compare(a.Name, b.Name) })
-	fn := m.fn
+	fn, inconclusive := m.fn, m.inconclusive
 	m.mu.Unlock()
 	if fn != nil {
 		alarms = append(alarms, fn(in)...)
 	}
-	return alarms, nil
+	switch {
+	case len(alarms) > 0:
+		return bluegreen.Alarmed(alarms...), nil
+	case inconclusive != "":
+		return bluegreen.Inconclusive(inconclusive), nil
+	}
+	return bluegreen.Healthy(), nil
 }
 
 // Inputs returns the input of every check, in order.

@@ -3,6 +3,7 @@ package bluegreentest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,9 +33,12 @@ type MonitorHarness struct {
 // monitor newHarness builds; it calls newHarness once per subtest. The
 // contract:
 //
-//   - With nothing firing, Check returns no alarm and no error.
-//   - Once the alarm fires, Check (eventually) returns an alarm with its name.
-//   - Once it is back to OK, Check (eventually) returns no alarm again.
+//   - The monitor has a name.
+//   - With nothing firing, Check answers HEALTHY or INCONCLUSIVE, never
+//     ALARM, and no error; a verdict is always one of the three states.
+//   - Once the alarm fires, Check (eventually) answers ALARM with an alarm
+//     of that name.
+//   - Once it is back to OK, Check (eventually) answers no ALARM again.
 func TestMonitor(t *testing.T, newHarness func(t *testing.T) MonitorHarness) {
 	t.Helper()
 	t.Run("FireAndClear", func(t *testing.T) {
@@ -44,25 +48,34 @@ func TestMonitor(t *testing.T, newHarness func(t *testing.T) MonitorHarness) {
 			in = sampleMonitorInput()
 		}
 		ctx := t.Context()
+		if strings.TrimSpace(h.Monitor.Name()) == "" {
+			t.Error("the monitor has no name")
+		}
+		valid := func(v bluegreen.Verdict) bool {
+			return v.State == bluegreen.MonitorHealthy || v.State == bluegreen.MonitorAlarm || v.State == bluegreen.MonitorInconclusive
+		}
 		waitAlarm := func(firing bool) {
 			t.Helper()
-			var alarms []bluegreen.Alarm
+			var v bluegreen.Verdict
 			err := poll(ctx, h.Timeout, h.PollInterval, func(ctx context.Context) (bool, error) {
 				var err error
-				alarms, err = h.Monitor.Check(ctx, in)
-				named := slices.ContainsFunc(alarms, func(a bluegreen.Alarm) bool { return a.Name == h.Alarm })
+				v, err = h.Monitor.Check(ctx, in)
+				if err == nil && !valid(v) {
+					t.Fatalf("Check answered state %q", v.State)
+				}
+				named := v.State == bluegreen.MonitorAlarm && slices.ContainsFunc(v.Alarms, func(a bluegreen.Alarm) bool { return a.Name == h.Alarm })
 				if firing {
 					return named, err
 				}
-				return len(alarms) == 0, err
+				return v.State != bluegreen.MonitorAlarm, err
 			})
 			if err != nil {
-				t.Fatalf("alarm %q firing=%v: Check = %+v: %v", h.Alarm, firing, alarms, err)
+				t.Fatalf("alarm %q firing=%v: Check = %+v: %v", h.Alarm, firing, v, err)
 			}
 		}
-		alarms, err := h.Monitor.Check(ctx, in)
-		if err != nil || len(alarms) != 0 {
-			t.Fatalf("with nothing firing, Check = %+v, %v; want no alarm, nil", alarms, err)
+		v, err := h.Monitor.Check(ctx, in)
+		if err != nil || !valid(v) || v.State == bluegreen.MonitorAlarm {
+			t.Fatalf("with nothing firing, Check = %+v, %v; want HEALTHY or INCONCLUSIVE, nil", v, err)
 		}
 		for _, firing := range []bool{true, false, true, false} {
 			if err := h.SetAlarm(ctx, firing); err != nil {

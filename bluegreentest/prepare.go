@@ -8,65 +8,105 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 )
 
-// preparation is what the fake Compute did for one deployment's Prepare, the
-// stand-in for the ECS adapter suspending auto scaling.
+// The fake Compute's Preparer stands in for the ECS adapter suspending auto
+// scaling: each service has a "suspended" switch, which Prepare turns on and
+// Restore sets back to what Snapshot saw. A snapshot taken while the switch
+// is on (a second Snapshot after a crash, say) would restore it on, and
+// Suspended would then report the service stuck suspended, as a real
+// backend would be.
+
+// preparation is what the fake did for one deployment.
 type preparation struct {
 	service  string
-	state    json.RawMessage
+	snapshot json.RawMessage
+	prepared bool
 	restored []json.RawMessage
 }
 
-// preparedState is the JSON the fake's Prepare returns.
-type preparedState struct {
+// snapshotState is the JSON the fake's Snapshot returns.
+type snapshotState struct {
 	Service      string `json:"service"`
 	DeploymentID string `json:"deploymentId"`
-	Suspended    bool   `json:"suspended"`
+	// Suspended is the switch as Snapshot found it.
+	Suspended bool `json:"suspended"`
 }
 
-// Prepare marks the service as prepared (think: auto scaling suspended) for
-// green's deployment and returns state naming it. A second Prepare for the
-// same deployment returns the same state.
-func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment) (json.RawMessage, error) {
-	if err := c.call(ctx, "Prepare", green); err != nil {
+// Snapshot returns the service's switch as it is now, for green's deployment.
+func (c *Compute) Snapshot(ctx context.Context, green bluegreen.Environment) (json.RawMessage, error) {
+	if err := c.call(ctx, "Snapshot", green); err != nil {
 		return nil, err
 	}
-	state, err := json.Marshal(preparedState{Service: green.Service, DeploymentID: green.DeploymentID, Suspended: true})
-	if err != nil {
-		return nil, fmt.Errorf("bluegreentest: Prepare: %w", err)
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.prepared[green.DeploymentID]; ok {
-		return cloneRaw(p.state), nil
+	state, err := json.Marshal(snapshotState{Service: green.Service, DeploymentID: green.DeploymentID, Suspended: c.suspended[green.Service]})
+	if err != nil {
+		return nil, fmt.Errorf("bluegreentest: Snapshot: %w", err)
 	}
-	c.prepared[green.DeploymentID] = &preparation{service: green.Service, state: state}
-	return cloneRaw(state), nil
+	p := c.preparationOf(green)
+	if p.snapshot == nil {
+		p.snapshot = cloneRaw(state)
+	}
+	return state, nil
 }
 
-// Restore records that state was handed back for green's deployment. State
-// the fake cannot decode is refused with bluegreen.CodeInvalid; restoring
-// twice succeeds (Restore is idempotent) and both calls are recorded.
-func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, state json.RawMessage) error {
-	if err := c.record(ctx, Call{Op: "Restore", Service: green.Service, Detail: envDetail(green) + " state " + string(state), Arg: cloneEnv(green)}); err != nil {
+// Prepare turns the service's switch on for green's deployment. It is
+// idempotent.
+func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment, snapshot json.RawMessage) error {
+	if err := c.call(ctx, "Prepare", green); err != nil {
 		return err
 	}
-	var s preparedState
-	if err := json.Unmarshal(state, &s); err != nil {
-		return bluegreen.NewError(bluegreen.CodeInvalid, fmt.Errorf("bluegreentest: Restore: state %q is not what Prepare returned: %w", state, err))
+	if _, err := decodeSnapshot(snapshot); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.prepared[green.DeploymentID]
-	if !ok {
-		// Prepared by another process (a Compute the test threw away): adopt it.
-		p = &preparation{service: green.Service, state: cloneRaw(state)}
-		c.prepared[green.DeploymentID] = p
-	}
-	p.restored = append(p.restored, cloneRaw(state))
+	c.suspended[green.Service] = true
+	c.preparationOf(green).prepared = true
 	return nil
 }
 
-// Prepared returns the state Prepare returned for the deployment, if it was prepared.
+// Restore sets the service's switch back to what snapshot says and records
+// the call. A snapshot the fake cannot decode is refused with
+// bluegreen.CodeInvalid; restoring twice succeeds (Restore is idempotent)
+// and both calls are recorded.
+func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, snapshot json.RawMessage) error {
+	if err := c.record(ctx, Call{Op: "Restore", Service: green.Service, Detail: envDetail(green) + " state " + string(snapshot), Arg: cloneEnv(green)}); err != nil {
+		return err
+	}
+	s, err := decodeSnapshot(snapshot)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.suspended[green.Service] = s.Suspended
+	p := c.preparationOf(green)
+	p.restored = append(p.restored, cloneRaw(snapshot))
+	return nil
+}
+
+func decodeSnapshot(snapshot json.RawMessage) (snapshotState, error) {
+	var s snapshotState
+	if err := json.Unmarshal(snapshot, &s); err != nil || s.Service == "" {
+		return s, bluegreen.NewError(bluegreen.CodeInvalid, fmt.Errorf("bluegreentest: snapshot %q is not what Snapshot returned", snapshot))
+	}
+	return s, nil
+}
+
+// preparationOf returns the record of green's deployment, made on first use
+// (a deployment prepared by another process, a Compute the test threw
+// away, is adopted). c.mu must be held.
+func (c *Compute) preparationOf(green bluegreen.Environment) *preparation {
+	p, ok := c.prepared[green.DeploymentID]
+	if !ok {
+		p = &preparation{service: green.Service}
+		c.prepared[green.DeploymentID] = p
+	}
+	return p
+}
+
+// Prepared returns the snapshot Snapshot returned for the deployment, and
+// whether Prepare was called for it.
 func (c *Compute) Prepared(deploymentID string) (json.RawMessage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -74,12 +114,11 @@ func (c *Compute) Prepared(deploymentID string) (json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	return cloneRaw(p.state), true
+	return cloneRaw(p.snapshot), p.prepared
 }
 
-// Restored returns the states handed to Restore for the deployment, one per
-// successful call, in order. A deployment restored exactly once has one,
-// equal to what Prepared returns.
+// Restored returns the snapshots handed to Restore for the deployment, one
+// per successful call, in order.
 func (c *Compute) Restored(deploymentID string) []json.RawMessage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -94,15 +133,10 @@ func (c *Compute) Restored(deploymentID string) []json.RawMessage {
 	return out
 }
 
-// Suspended reports whether some deployment of service was prepared and not
-// yet restored: what a test checks is false once every deployment has ended.
+// Suspended reports whether the service's switch is on: what a test checks
+// is false once every deployment has ended.
 func (c *Compute) Suspended(service string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, p := range c.prepared {
-		if p.service == service && len(p.restored) == 0 {
-			return true
-		}
-	}
-	return false
+	return c.suspended[service]
 }

@@ -74,7 +74,7 @@ func TestReactor(t *testing.T) {
 	if _, err := m.Check(ctx, bluegreen.MonitorInput{Stage: bluegreen.StageCleanUp}); !errors.Is(err, bluegreen.ErrThrottled) {
 		t.Errorf("Check = %v, want the reactor's error", err)
 	}
-	alarms, err := m.Check(ctx, bluegreen.MonitorInput{Stage: bluegreen.StageScaleUp})
+	v, err := m.Check(ctx, bluegreen.MonitorInput{Stage: bluegreen.StageScaleUp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestReactor(t *testing.T) {
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Errorf("reactor calls (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]bluegreen.Alarm{{Name: "late", Reason: "reactors may change the fake"}}, alarms); diff != "" {
+	if diff := cmp.Diff(bluegreen.Alarmed(bluegreen.Alarm{Name: "late", Reason: "reactors may change the fake"}), v); diff != "" {
 		t.Errorf("alarms (-want +got):\n%s", diff)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // ErrCrashed is returned by every call of a Store after it crashed (see
@@ -22,7 +23,7 @@ type Store struct {
 	inner bluegreen.Store
 
 	mu      sync.Mutex
-	saved   map[string][]bluegreen.Record
+	saved   map[string][]driver.Record
 	crashIn int // successful saves left before the crash; 0: no crash armed
 	crashed bool
 	onCrash func()
@@ -33,7 +34,7 @@ func NewStore(inner bluegreen.Store) *Store {
 	if inner == nil {
 		inner = bluegreen.NewMemoryStore()
 	}
-	return &Store{inner: inner, saved: map[string][]bluegreen.Record{}}
+	return &Store{inner: inner, saved: map[string][]driver.Record{}}
 }
 
 // Inner returns the wrapped store, which a test hands to a fresh Deployer to
@@ -83,18 +84,18 @@ func (s *Store) checkCrashed(op string) error {
 }
 
 // Load loads service's record from the wrapped store.
-func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, error) {
+func (s *Store) Load(ctx context.Context, service string) (driver.Record, error) {
 	if err := s.record(ctx, Call{Op: "Load", Service: service}); err != nil {
-		return bluegreen.Record{}, err
+		return driver.Record{}, err
 	}
 	if err := s.checkCrashed("Load"); err != nil {
-		return bluegreen.Record{}, err
+		return driver.Record{}, err
 	}
 	return s.inner.Load(ctx, service)
 }
 
 // Save saves rec in the wrapped store and counts the save towards an armed crash.
-func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
+func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err := s.record(ctx, Call{Op: "Save", Service: rec.Service, Detail: saveDetail(rec), Arg: rec.Clone()}); err != nil {
 		return 0, err
 	}
@@ -123,23 +124,30 @@ func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
 	return v, nil
 }
 
-func saveDetail(rec bluegreen.Record) string {
+func saveDetail(rec driver.Record) string {
 	d := fmt.Sprintf("version %d", rec.Version)
-	if dep := rec.Deployment; dep != nil {
-		d += fmt.Sprintf(" %s %s %s", dep.ID, dep.Phase, dep.Stage)
-		if dep.Step > 0 {
-			d += fmt.Sprintf(" step %d", dep.Step)
-		}
+	if rec.Lease.Owner != "" {
+		d += " lease " + rec.Lease.Owner
+	}
+	if rec.Unfinished {
+		d += " unfinished"
 	}
 	return d
 }
 
+// State returns the Deployer's view of service as the wrapped store holds
+// it (bluegreen.ReadState over Inner), failing the test helper's caller
+// with an error if it cannot be read.
+func (s *Store) State(ctx context.Context, service string) (bluegreen.ServiceState, error) {
+	return bluegreen.ReadState(ctx, s.inner, service)
+}
+
 // Saved returns every record of service that was saved successfully through
 // this wrapper, in order, each with the version the save gave it.
-func (s *Store) Saved(service string) []bluegreen.Record {
+func (s *Store) Saved(service string) []driver.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]bluegreen.Record, len(s.saved[service]))
+	out := make([]driver.Record, len(s.saved[service]))
 	for i, r := range s.saved[service] {
 		out[i] = r.Clone()
 	}

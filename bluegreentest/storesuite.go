@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
@@ -25,8 +28,8 @@ import (
 //   - Save with any other version than the stored one (stale, ahead, or 0
 //     for a record that exists) fails with an error for which
 //     errors.Is(err, bluegreen.ErrConflict) holds, and changes nothing.
-//   - A Record with every field set comes back from Load as saved. JSON
-//     (Revision.Spec, Prepared) is compared by value, not by bytes; times by
+//   - A Record with every field set comes back from Load as saved. Its
+//     State is compared as JSON, by value, not by bytes; the lease expiry by
 //     instant, to the millisecond: a store must keep at least millisecond
 //     precision, in any location.
 //   - The store keeps its own copy: changing a Record after Save does not
@@ -37,6 +40,8 @@ import (
 //   - Load and Save fail when their context is already canceled, and such a
 //     Save writes nothing.
 //   - Services are independent.
+//   - A store that implements driver.Lister lists exactly the services
+//     whose record is Unfinished.
 func TestStore(t *testing.T, newStore func(t *testing.T) bluegreen.Store) {
 	t.Helper()
 	tests := []struct {
@@ -51,6 +56,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) bluegreen.Store) {
 		{"ConcurrentCompareAndSwap", (*storeSuite).concurrentCompareAndSwap},
 		{"CanceledContext", (*storeSuite).canceledContext},
 		{"ServicesAreIndependent", (*storeSuite).servicesAreIndependent},
+		{"ListsUnfinished", (*storeSuite).listsUnfinished},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +73,7 @@ type storeSuite struct {
 // recordOpts compare records as the suite's contract says.
 var recordOpts = gocmp.Options{equateJSON, equateTimes}
 
-func (s *storeSuite) load(t *testing.T, service string) bluegreen.Record {
+func (s *storeSuite) load(t *testing.T, service string) driver.Record {
 	t.Helper()
 	rec, err := s.s.Load(s.ctx, service)
 	if err != nil {
@@ -76,7 +82,7 @@ func (s *storeSuite) load(t *testing.T, service string) bluegreen.Record {
 	return rec
 }
 
-func (s *storeSuite) save(t *testing.T, rec bluegreen.Record) int64 {
+func (s *storeSuite) save(t *testing.T, rec driver.Record) int64 {
 	t.Helper()
 	v, err := s.s.Save(s.ctx, rec)
 	if err != nil {
@@ -86,7 +92,7 @@ func (s *storeSuite) save(t *testing.T, rec bluegreen.Record) int64 {
 }
 
 // check fails the test unless service's stored record is want.
-func (s *storeSuite) check(t *testing.T, want bluegreen.Record) {
+func (s *storeSuite) check(t *testing.T, want driver.Record) {
 	t.Helper()
 	if diff := gocmp.Diff(want, s.load(t, want.Service), recordOpts); diff != "" {
 		t.Errorf("Load(%s) mismatch (-want +got):\n%s", want.Service, diff)
@@ -94,11 +100,11 @@ func (s *storeSuite) check(t *testing.T, want bluegreen.Record) {
 }
 
 func (s *storeSuite) loadAbsent(t *testing.T) {
-	s.check(t, bluegreen.Record{Service: "web"})
+	s.check(t, driver.Record{Service: "web"})
 }
 
 func (s *storeSuite) saveCreatesAndUpdates(t *testing.T) {
-	rec := bluegreen.Record{Service: "web", Lease: bluegreen.Lease{Owner: "a", Expires: time.UnixMilli(1_700_000_000_000)}}
+	rec := driver.Record{Service: "web", Lease: driver.Lease{Owner: "a", Expires: time.UnixMilli(1_700_000_000_000)}}
 	v1 := s.save(t, rec)
 	if v1 != 1 {
 		t.Errorf("Save of a new record returned version %d, want 1", v1)
@@ -116,7 +122,7 @@ func (s *storeSuite) saveCreatesAndUpdates(t *testing.T) {
 }
 
 func (s *storeSuite) conflictChangesNothing(t *testing.T) {
-	rec := bluegreen.Record{Service: "web", Lease: bluegreen.Lease{Owner: "first"}}
+	rec := driver.Record{Service: "web", Lease: driver.Lease{Owner: "first"}}
 	rec.Version = s.save(t, rec)
 	stale := rec
 	rec.Lease.Owner = "second"
@@ -130,7 +136,7 @@ func (s *storeSuite) conflictChangesNothing(t *testing.T) {
 		{"Ahead", rec.Version + 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bad := bluegreen.Record{Service: "web", Version: tc.version, Lease: bluegreen.Lease{Owner: "intruder"}}
+			bad := driver.Record{Service: "web", Version: tc.version, Lease: driver.Lease{Owner: "intruder"}}
 			v, err := s.s.Save(s.ctx, bad)
 			if !errors.Is(err, bluegreen.ErrConflict) {
 				t.Errorf("Save(version %d) with version %d stored = %d, %v; want an error matching bluegreen.ErrConflict", tc.version, rec.Version, v, err)
@@ -140,45 +146,19 @@ func (s *storeSuite) conflictChangesNothing(t *testing.T) {
 	}
 }
 
-// FullRecord returns a Record of service with every field set, down to
-// every field of its DeploymentState, with times that have sub-millisecond
-// parts (a store must keep their milliseconds). Version is 0, ready for a
-// first Save. TestStore round-trips it; other tests of stores may use it.
-func FullRecord(service string) bluegreen.Record {
-	started := time.Date(2025, 3, 14, 15, 9, 26, 535_897_932, time.UTC)
-	blue := bluegreen.Environment{Service: service, Slot: bluegreen.SlotA, DeploymentID: "d-blue",
-		Revision: bluegreen.Revision{Name: service + ":41", Spec: json.RawMessage(`{"image":"web:41","env":{"A":"1"}}`)}}
-	green := bluegreen.Environment{Service: service, Slot: bluegreen.SlotB, DeploymentID: "d-green",
-		Revision: bluegreen.Revision{Name: service + ":42", Spec: json.RawMessage(`{"image":"web:42","ports":[8080,8081]}`)}}
-	live := blue
-	return bluegreen.Record{
-		Service: service,
-		Lease:   bluegreen.Lease{Owner: "host-1/pid-42/abc123", Expires: started.Add(time.Minute + 7*time.Millisecond)},
-		Live:    &live,
-		Deployment: &bluegreen.DeploymentState{
-			ID:     "d-green",
-			Phase:  bluegreen.PhaseRollingBack,
-			Stage:  bluegreen.StageProductionTrafficShift,
-			Step:   2,
-			Blue:   &blue,
-			Green:  green,
-			Routes: bluegreen.Routes{Production: bluegreen.Weights{A: 999, B: 1}, Test: bluegreen.SlotB},
-			Steps: []bluegreen.Step{
-				{Green: 1, Wait: 5 * time.Minute},
-				{Green: 500, Wait: 90 * time.Second},
-				{Green: bluegreen.Full},
-			},
-			BakeTime:  10 * time.Minute,
-			ShiftDone: true,
-			Rollback: &bluegreen.RollbackInfo{
-				Trigger: bluegreen.TriggerMonitor, By: "green-5xx-rate", Reason: "5xx rate 7.5% over 5%",
-				Stage: bluegreen.StageProductionTrafficShift, Step: 2, At: started.Add(7*time.Minute + 123_456_789),
-			},
-			Prepared: json.RawMessage(`{"scalableTargets":[{"id":"service/c/web","suspended":true}]}`),
-			Restored: true,
-			Started:  started,
-			Updated:  started.Add(8*time.Minute + 987_654_321),
-		},
+// FullRecord returns a Record of service with every field set, with a
+// lease expiry that has a sub-millisecond part (a store must keep its
+// milliseconds) and a State document that nests objects, arrays, escapes
+// and numbers, as the Deployer's does. Version is 0, ready for a first Save.
+// TestStore round-trips it; other tests of stores may use it.
+func FullRecord(service string) driver.Record {
+	expires := time.Date(2025, 3, 14, 15, 9, 26, 535_897_932, time.UTC)
+	return driver.Record{
+		Service:    service,
+		Lease:      driver.Lease{Owner: "host-1/pid-42/abc123", Expires: expires},
+		Unfinished: true,
+		State: json.RawMessage(`{"format":1,"live":{"service":"` + service + `","slot":"A","revision":{"name":"web:41","spec":{"image":"web:41","env":{"A":"1"}}}},` +
+			`"deployment":{"id":"d-green","phase":"ROLLING_BACK","steps":[{"green":1,"wait":300000000000},{"green":1000}],"note":"caf\u00e9 \"quoted\" <tag>","ratio":0.125}}`),
 	}
 }
 
@@ -188,7 +168,7 @@ func (s *storeSuite) fullRecordRoundTrips(t *testing.T) {
 	s.check(t, rec)
 
 	// And an update of it, with the optional parts gone again.
-	rec.Live, rec.Deployment, rec.Lease = nil, nil, bluegreen.Lease{}
+	rec.State, rec.Unfinished, rec.Lease = nil, false, driver.Lease{}
 	rec.Version = s.save(t, rec)
 	s.check(t, rec)
 }
@@ -197,14 +177,12 @@ func (s *storeSuite) keepsItsOwnCopy(t *testing.T) {
 	rec := FullRecord("web")
 	want := rec.Clone()
 	want.Version = s.save(t, rec)
-	rec.Live.Revision.Name = "changed"
-	rec.Deployment.Steps[0].Green = 7
-	rec.Deployment.Prepared[2] = 'X'
+	rec.State[2] = 'X'
+	rec.Lease.Owner = "changed"
 	s.check(t, want)
 
 	got := s.load(t, "web")
-	got.Deployment.Blue.Slot = bluegreen.SlotB
-	got.Deployment.Green.Revision.Spec[0] = ' '
+	got.State[0] = ' '
 	s.check(t, want)
 }
 
@@ -216,7 +194,7 @@ func (s *storeSuite) concurrentCompareAndSwap(t *testing.T) {
 		// Save through fails the test instead of hanging it.
 		maxTries = workers * each * 20
 	)
-	s.save(t, bluegreen.Record{Service: "web", Deployment: &bluegreen.DeploymentState{ID: "counter"}})
+	s.save(t, driver.Record{Service: "web", State: counterState(0)})
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -230,11 +208,12 @@ func (s *storeSuite) concurrentCompareAndSwap(t *testing.T) {
 					t.Errorf("worker %d: Load: %v", w, err)
 					return
 				}
-				if rec.Deployment == nil {
-					t.Errorf("worker %d: Load returned no Deployment, which was saved", w)
+				n, ok := counterOf(rec)
+				if !ok {
+					t.Errorf("worker %d: Load returned state %q, not the counter that was saved", w, rec.State)
 					return
 				}
-				rec.Deployment.Step++
+				rec.State = counterState(n + 1)
 				// Let the other workers run between this Load and Save, so
 				// a store without a real compare-and-swap loses updates.
 				runtime.Gosched()
@@ -249,11 +228,57 @@ func (s *storeSuite) concurrentCompareAndSwap(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	switch rec := s.load(t, "web"); {
-	case rec.Deployment == nil:
-		t.Error("the counter's record lost its Deployment")
-	case rec.Deployment.Step != workers*each:
-		t.Errorf("after %d increments by compare-and-swap the counter is %d: lost updates", workers*each, rec.Deployment.Step)
+	switch n, ok := counterOf(s.load(t, "web")); {
+	case !ok:
+		t.Error("the counter's record lost its state")
+	case n != workers*each:
+		t.Errorf("after %d increments by compare-and-swap the counter is %d: lost updates", workers*each, n)
+	}
+}
+
+func counterState(n int) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"counter":%d}`, n)) }
+
+func counterOf(rec driver.Record) (int, bool) {
+	var c struct{ Counter *int }
+	if json.Unmarshal(rec.State, &c) != nil || c.Counter == nil {
+		return 0, false
+	}
+	return *c.Counter, true
+}
+
+// listsUnfinished checks a store that implements driver.Lister: it names
+// exactly the services whose record is Unfinished, as they change.
+func (s *storeSuite) listsUnfinished(t *testing.T) {
+	l, ok := s.s.(driver.Lister)
+	if !ok {
+		t.Skip("the store does not implement driver.Lister")
+	}
+	list := func() []string {
+		t.Helper()
+		names, err := l.Unfinished(s.ctx)
+		if err != nil {
+			t.Fatalf("Unfinished: %v", err)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got := list(); len(got) != 0 {
+		t.Errorf("Unfinished of an empty store = %q, want none", got)
+	}
+	recs := map[string]driver.Record{}
+	for _, name := range []string{"api", "web", "worker"} {
+		rec := driver.Record{Service: name, Unfinished: name != "api"}
+		rec.Version = s.save(t, rec)
+		recs[name] = rec
+	}
+	if diff := gocmp.Diff([]string{"web", "worker"}, list()); diff != "" {
+		t.Errorf("Unfinished (-want +got):\n%s", diff)
+	}
+	web := recs["web"]
+	web.Unfinished = false
+	s.save(t, web)
+	if diff := gocmp.Diff([]string{"worker"}, list()); diff != "" {
+		t.Errorf("Unfinished after web finished (-want +got):\n%s", diff)
 	}
 }
 
@@ -263,17 +288,17 @@ func (s *storeSuite) canceledContext(t *testing.T) {
 	if _, err := s.s.Load(ctx, "web"); err == nil {
 		t.Error("Load with a canceled context succeeded, want an error")
 	}
-	if _, err := s.s.Save(ctx, bluegreen.Record{Service: "web"}); err == nil {
+	if _, err := s.s.Save(ctx, driver.Record{Service: "web"}); err == nil {
 		t.Error("Save with a canceled context succeeded, want an error")
 	}
-	s.check(t, bluegreen.Record{Service: "web"})
+	s.check(t, driver.Record{Service: "web"})
 }
 
 func (s *storeSuite) servicesAreIndependent(t *testing.T) {
-	web := bluegreen.Record{Service: "web", Lease: bluegreen.Lease{Owner: "a"}}
+	web := driver.Record{Service: "web", Lease: driver.Lease{Owner: "a"}}
 	web.Version = s.save(t, web)
-	s.check(t, bluegreen.Record{Service: "api"})
-	api := bluegreen.Record{Service: "api", Lease: bluegreen.Lease{Owner: "b"}}
+	s.check(t, driver.Record{Service: "api"})
+	api := driver.Record{Service: "api", Lease: driver.Lease{Owner: "b"}}
 	if api.Version = s.save(t, api); api.Version != 1 {
 		t.Errorf("first Save of api returned version %d, want 1", api.Version)
 	}

@@ -241,9 +241,15 @@ func (c *Client) Metrics(ctx context.Context, service string, slot bluegreen.Slo
 	return m, err
 }
 
+// Name names the Client as a monitor: the name of ClientOptions.ErrorRate.
+func (c *Client) Name() string { return c.rule.withDefaults().Name }
+
+// Evidence says what the Client as a monitor needs (bluegreen.EvidenceDescriber).
+func (c *Client) Evidence() string { return c.rule.evidence() }
+
 // Check applies ClientOptions.ErrorRate to green's requests as the daemon
 // counted them, making the Client a bluegreen.Monitor.
-func (c *Client) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+func (c *Client) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 	m := ErrorRateMonitor{Source: c, Rule: c.rule}
 	return m.Check(ctx, in)
 }

@@ -72,36 +72,62 @@ type ErrorRateMonitor struct {
 	Rule ErrorRate
 }
 
-// Check returns an alarm named after the rule when green's error rate breaks it.
-func (m *ErrorRateMonitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+// Name returns the rule's name, which names the monitor in events and
+// rollback results.
+func (m *ErrorRateMonitor) Name() string { return m.Rule.withDefaults().Name }
+
+// Evidence says how many requests green must have answered before the
+// monitor can call it healthy (bluegreen.EvidenceDescriber).
+func (m *ErrorRateMonitor) Evidence() string { return m.Rule.evidence() }
+
+func (r ErrorRate) evidence() string {
+	r = r.withDefaults()
+	return fmt.Sprintf("at least %d requests to green", r.MinRequests)
+}
+
+// Check answers ALARM, with an alarm named after the rule, when green's
+// error rate breaks it; INCONCLUSIVE while green has answered fewer than
+// MinRequests requests (too few to tell a bad green from bad luck); HEALTHY
+// otherwise.
+func (m *ErrorRateMonitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 	rule := m.Rule.withDefaults()
 	if err := rule.validate("ErrorRateMonitor.Rule"); err != nil {
-		return nil, err
+		return bluegreen.Verdict{}, err
 	}
 	if m.Source == nil {
-		return nil, fieldError("ErrorRateMonitor.Source", "nil", "set it to the *proxy.Proxy or *proxy.Client routing the service")
+		return bluegreen.Verdict{}, fieldError("ErrorRateMonitor.Source", "nil", "set it to the *proxy.Proxy or *proxy.Client routing the service")
 	}
 	w, err := m.Source.ErrorWindow(ctx, in.Green.Service, in.Green.Slot, rule.Window)
 	if err != nil {
-		return nil, err
+		return bluegreen.Verdict{}, err
 	}
-	if w.Requests < rule.MinRequests || w.Requests == 0 {
-		return nil, nil
+	rate := 0.0
+	if w.Requests > 0 {
+		rate = float64(w.Errors) / float64(w.Requests)
 	}
-	rate := float64(w.Errors) / float64(w.Requests)
-	if rate <= rule.MaxRate {
-		return nil, nil
+	switch {
+	case w.Requests > 0 && w.Requests >= rule.MinRequests && rate > rule.MaxRate:
+		return bluegreen.Alarmed(bluegreen.Alarm{
+			Name: rule.Name,
+			Reason: fmt.Sprintf("green (%s) answered %d of its last %d requests with 5xx (%.2f%%), above %.2f%%",
+				in.Green, w.Errors, w.Requests, rate*100, rule.MaxRate*100),
+		}), nil
+	case w.Requests < rule.MinRequests:
+		return bluegreen.Inconclusive(fmt.Sprintf("green (%s) has answered %d requests (%d with 5xx); %d are needed to judge its error rate",
+			in.Green, w.Requests, w.Errors, rule.MinRequests)), nil
 	}
-	return []bluegreen.Alarm{{
-		Name: rule.Name,
-		Reason: fmt.Sprintf("green (%s) answered %d of its last %d requests with 5xx (%.2f%%), above %.2f%%",
-			in.Green, w.Errors, w.Requests, rate*100, rule.MaxRate*100),
-	}}, nil
+	return bluegreen.Healthy(), nil
 }
+
+// Name names the Proxy as a monitor: the name of Options.ErrorRate.
+func (p *Proxy) Name() string { return p.opts.ErrorRate.withDefaults().Name }
+
+// Evidence says what the Proxy as a monitor needs (bluegreen.EvidenceDescriber).
+func (p *Proxy) Evidence() string { return p.opts.ErrorRate.evidence() }
 
 // Check applies Options.ErrorRate to green's requests, making the Proxy a
 // bluegreen.Monitor. For other rules use an ErrorRateMonitor.
-func (p *Proxy) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+func (p *Proxy) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 	m := ErrorRateMonitor{Source: p, Rule: p.opts.ErrorRate}
 	return m.Check(ctx, in)
 }

@@ -28,19 +28,22 @@ func TestErrorRateMonitor(t *testing.T) {
 		name   string
 		rule   ErrorRate
 		window Window
-		want   []bluegreen.Alarm
+		want   bluegreen.Verdict
 	}{
-		{"too few requests", rule, Window{Requests: 99, Errors: 99}, nil},
-		{"at the limit", rule, Window{Requests: 500, Errors: 5}, nil},
-		{"above the limit", rule, Window{Requests: 500, Errors: 6}, []bluegreen.Alarm{{
+		{"too few requests", rule, Window{Requests: 99, Errors: 99},
+			bluegreen.Inconclusive("green (web:3 in slot B) has answered 99 requests (99 with 5xx); 100 are needed to judge its error rate")},
+		{"no requests", rule, Window{},
+			bluegreen.Inconclusive("green (web:3 in slot B) has answered 0 requests (0 with 5xx); 100 are needed to judge its error rate")},
+		{"at the limit", rule, Window{Requests: 500, Errors: 5}, bluegreen.Healthy()},
+		{"above the limit", rule, Window{Requests: 500, Errors: 6}, bluegreen.Alarmed(bluegreen.Alarm{
 			Name:   "green-5xx-rate",
 			Reason: "green (web:3 in slot B) answered 6 of its last 500 requests with 5xx (1.20%), above 1.00%",
-		}}},
-		{"named rule", ErrorRate{Name: "canary-errors", MaxRate: 0.5, Window: 10, MinRequests: 1}, Window{Requests: 1, Errors: 1}, []bluegreen.Alarm{{
+		})},
+		{"named rule", ErrorRate{Name: "canary-errors", MaxRate: 0.5, Window: 10, MinRequests: 1}, Window{Requests: 1, Errors: 1}, bluegreen.Alarmed(bluegreen.Alarm{
 			Name:   "canary-errors",
 			Reason: "green (web:3 in slot B) answered 1 of its last 1 requests with 5xx (100.00%), above 50.00%",
-		}}},
-		{"default rule, quiet", ErrorRate{}, Window{Requests: 1000, Errors: 10}, nil},
+		})},
+		{"default rule, quiet", ErrorRate{}, Window{Requests: 1000, Errors: 10}, bluegreen.Healthy()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +54,10 @@ func TestErrorRateMonitor(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("alarms (-want +got):\n%s", diff)
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+			if m.Name() != tt.rule.withDefaults().Name {
+				t.Errorf("Name() = %q, want the rule's name", m.Name())
 			}
 			if want := tt.rule.withDefaults().Window; src.n != want {
 				t.Errorf("asked for a window of %d, want %d", src.n, want)

@@ -55,15 +55,15 @@ func ExampleMonitor_Check() {
 		log.Fatal(err)
 	}
 	in := bluegreen.MonitorInput{DeploymentID: "d-1", Stage: bluegreen.StageBakeTime}
-	alarms, err := monitor.Check(context.Background(), in)
-	fmt.Println(alarms, err)
+	v, err := monitor.Check(context.Background(), in)
+	fmt.Println(v.State, v.Alarms, err)
 
 	if err := fake.SetAlarmState("web-5xx-rate", awsfake.AlarmAlarm, "Threshold Crossed: 5xx rate 7.5% > 5%", time.Now()); err != nil {
 		log.Fatal(err)
 	}
-	alarms, err = monitor.Check(context.Background(), in)
-	fmt.Println(alarms, err)
+	v, err = monitor.Check(context.Background(), in)
+	fmt.Println(v.State, v.Alarms, err)
 	// Output:
-	// [] <nil>
-	// [{web-5xx-rate Threshold Crossed: 5xx rate 7.5% > 5%}] <nil>
+	// HEALTHY [] <nil>
+	// ALARM [{web-5xx-rate Threshold Crossed: 5xx rate 7.5% > 5%}] <nil>
 }

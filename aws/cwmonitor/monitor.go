@@ -30,10 +30,30 @@ type Options struct {
 	// deployment started (MonitorInput.Started); see the package
 	// documentation. By default they count, as in ECS.
 	IgnorePreexisting bool
+	// InsufficientData is what an alarm in INSUFFICIENT_DATA means; by
+	// default (InsufficientDataHealthy) it does not fire, as in ECS, which
+	// rolls back only on ALARM. InsufficientDataInconclusive holds a
+	// traffic step or the bake time until the alarm has data (see
+	// bluegreen.Config.InconclusiveTimeout).
+	InsufficientData InsufficientDataPolicy
+	// Name names the monitor in events and rollback results;
+	// "cloudwatch-alarms" if empty.
+	Name string
 	// Logger receives a debug record per ignored pre-existing alarm. Nothing
 	// is logged if nil.
 	Logger *slog.Logger
 }
+
+// InsufficientDataPolicy says what an alarm in INSUFFICIENT_DATA means.
+type InsufficientDataPolicy uint8
+
+// InsufficientData policies.
+const (
+	// InsufficientDataHealthy: the alarm does not fire.
+	InsufficientDataHealthy InsufficientDataPolicy = iota
+	// InsufficientDataInconclusive: the monitor answers inconclusive.
+	InsufficientDataInconclusive
+)
 
 // maxNamesPerCall is the most alarm names one DescribeAlarms call takes.
 const maxNamesPerCall = 100
@@ -65,11 +85,21 @@ func New(o Options) (*Monitor, error) {
 		}
 	}
 	o.AlarmNames = slices.Compact(slices.Sorted(slices.Values(o.AlarmNames)))
+	if o.InsufficientData > InsufficientDataInconclusive {
+		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.InsufficientData", Problem: fmt.Sprintf("unknown policy %d", o.InsufficientData),
+			Fix: "use InsufficientDataHealthy or InsufficientDataInconclusive"}
+	}
+	if o.Name == "" {
+		o.Name = "cloudwatch-alarms"
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Monitor{opts: o}, nil
 }
+
+// Name returns Options.Name.
+func (m *Monitor) Name() string { return m.opts.Name }
 
 // alarm is what Check needs of a metric or composite alarm.
 type alarm struct {
@@ -77,18 +107,34 @@ type alarm struct {
 	since               time.Time // when the state last changed
 }
 
-// Check returns the watched alarms that are in ALARM, sorted by name, with
-// their state reasons. OK and INSUFFICIENT_DATA do not fire. With
-// IgnorePreexisting, an alarm whose state last changed before in.Started
-// does not fire either; a zero in.Started ignores nothing.
-func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]bluegreen.Alarm, error) {
+// Check answers ALARM with the watched alarms that are in ALARM, sorted by
+// name, with their state reasons. OK does not fire; INSUFFICIENT_DATA does
+// not either, unless Options.InsufficientData makes the answer INCONCLUSIVE.
+// With IgnorePreexisting, an alarm whose state last changed before
+// in.Started does not fire either; a zero in.Started ignores nothing.
+func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
+	firing, waiting, err := m.alarms(ctx, in)
+	switch {
+	case err != nil:
+		return bluegreen.Verdict{}, err
+	case len(firing) > 0:
+		return bluegreen.Alarmed(firing...), nil
+	case len(waiting) > 0 && m.opts.InsufficientData == InsufficientDataInconclusive:
+		return bluegreen.Inconclusive("INSUFFICIENT_DATA: " + strings.Join(waiting, ", ")), nil
+	}
+	return bluegreen.Healthy(), nil
+}
+
+// alarms returns the watched alarms that fire, and the names of those in
+// INSUFFICIENT_DATA.
+func (m *Monitor) alarms(ctx context.Context, in bluegreen.MonitorInput) (firing []bluegreen.Alarm, waiting []string, err error) {
 	// CloudWatch keeps milliseconds: an alarm that changed in the same
 	// millisecond as the start changed after it.
 	start := in.Started.Truncate(time.Millisecond)
 	found := map[string]alarm{}
 	for names := range slices.Chunk(m.opts.AlarmNames, maxNamesPerCall) {
 		if err := m.describe(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: names}, found); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var missing []string
@@ -98,16 +144,18 @@ func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]blueg
 		}
 	}
 	if len(missing) > 0 {
-		return nil, bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("cwmonitor: no CloudWatch alarm named %s: create it or fix Options.AlarmNames",
+		return nil, nil, bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("cwmonitor: no CloudWatch alarm named %s: create it or fix Options.AlarmNames",
 			strings.Join(missing, ", ")))
 	}
 	if p := m.opts.AlarmNamePrefix; p != "" {
 		if err := m.describe(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(p)}, found); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var firing []bluegreen.Alarm
 	for _, a := range found {
+		if a.state == string(cwtypes.StateValueInsufficientData) {
+			waiting = append(waiting, a.name)
+		}
 		if a.state != string(cwtypes.StateValueAlarm) {
 			continue
 		}
@@ -119,7 +167,8 @@ func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) ([]blueg
 		firing = append(firing, bluegreen.Alarm{Name: a.name, Reason: a.reason})
 	}
 	slices.SortFunc(firing, func(a, b bluegreen.Alarm) int { return strings.Compare(a.Name, b.Name) })
-	return firing, nil
+	slices.Sort(waiting)
+	return firing, waiting, nil
 }
 
 // describe reads every page of one DescribeAlarms query into found.

@@ -150,12 +150,12 @@ func TestPreexistingAlarms(t *testing.T) {
 				if s.started != nil {
 					in.Started = *s.started
 				}
-				alarms, err := m.Check(t.Context(), in)
+				v, err := m.Check(t.Context(), in)
 				if err != nil {
 					t.Fatalf("step %d: Check: %v", i, err)
 				}
-				if got := len(alarms) > 0; got != s.wantFiring {
-					t.Errorf("step %d (%v, %s): firing = %v (%+v), want %v", i, s.at, s.check, got, alarms, s.wantFiring)
+				if got := v.State == bluegreen.MonitorAlarm; got != s.wantFiring {
+					t.Errorf("step %d (%v, %s): firing = %v (%+v), want %v", i, s.at, s.check, got, v, s.wantFiring)
 				}
 			}
 		})
@@ -175,16 +175,55 @@ func TestNamesPrefixAndTypes(t *testing.T) {
 		fake.SetAlarm(a)
 	}
 	m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: []string{"db-cpu", "web-5xx", "db-cpu"}, AlarmNamePrefix: "web-"})
-	alarms, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
+	v, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []bluegreen.Alarm{{Name: "db-cpu", Reason: "cpu > 90%"}, {Name: "web-5xx", Reason: "5xx > 5%"}, {Name: "web-rollup", Reason: "children in ALARM"}}
-	if diff := cmp.Diff(want, alarms); diff != "" {
-		t.Errorf("alarms (-want +got):\n%s", diff)
+	want := bluegreen.Alarmed(bluegreen.Alarm{Name: "db-cpu", Reason: "cpu > 90%"}, bluegreen.Alarm{Name: "web-5xx", Reason: "5xx > 5%"}, bluegreen.Alarm{Name: "web-rollup", Reason: "children in ALARM"})
+	if diff := cmp.Diff(want, v); diff != "" {
+		t.Errorf("verdict (-want +got):\n%s", diff)
 	}
 	if got := fake.Faults.Calls()["DescribeAlarms"]; got != 2 {
 		t.Errorf("DescribeAlarms calls for one Check = %d, want 2 (names, prefix)", got)
+	}
+}
+
+// TestInsufficientData: an alarm without data is healthy by default, as in
+// ECS, and inconclusive when the option says so; an alarm in ALARM wins.
+func TestInsufficientData(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy cwmonitor.InsufficientDataPolicy
+		states map[string]string
+		want   bluegreen.Verdict
+	}{
+		{"default: healthy", cwmonitor.InsufficientDataHealthy,
+			map[string]string{"a": awsfake.AlarmInsufficientData, "b": awsfake.AlarmOK}, bluegreen.Healthy()},
+		{"inconclusive", cwmonitor.InsufficientDataInconclusive,
+			map[string]string{"a": awsfake.AlarmInsufficientData, "b": awsfake.AlarmInsufficientData}, bluegreen.Inconclusive("INSUFFICIENT_DATA: a, b")},
+		{"an alarm wins", cwmonitor.InsufficientDataInconclusive,
+			map[string]string{"a": awsfake.AlarmInsufficientData, "b": awsfake.AlarmAlarm}, bluegreen.Alarmed(bluegreen.Alarm{Name: "b", Reason: "r"})},
+		{"all OK", cwmonitor.InsufficientDataInconclusive,
+			map[string]string{"a": awsfake.AlarmOK, "b": awsfake.AlarmOK}, bluegreen.Healthy()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := awsfake.NewCloudWatch()
+			for name, st := range tt.states {
+				fake.SetAlarm(awsfake.CloudWatchAlarm{Name: name, State: st, Reason: "r"})
+			}
+			m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: []string{"a", "b"}, InsufficientData: tt.policy})
+			v, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, v); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+			if m.Name() != "cloudwatch-alarms" {
+				t.Errorf("Name() = %q", m.Name())
+			}
+		})
 	}
 }
 
@@ -197,11 +236,11 @@ func TestManyNames(t *testing.T) {
 	}
 	fake.SetAlarm(awsfake.CloudWatchAlarm{Name: "alarm-149", State: awsfake.AlarmAlarm, Reason: "last"})
 	m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: names})
-	alarms, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
+	v, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]bluegreen.Alarm{{Name: "alarm-149", Reason: "last"}}, alarms); diff != "" {
+	if diff := cmp.Diff(bluegreen.Alarmed(bluegreen.Alarm{Name: "alarm-149", Reason: "last"}), v); diff != "" {
 		t.Errorf("alarms (-want +got):\n%s", diff)
 	}
 	if got := fake.Faults.Calls()["DescribeAlarms"]; got != 2 {
@@ -236,9 +275,9 @@ func TestCheckErrors(t *testing.T) {
 				names = []string{"web-5xx"}
 			}
 			m := newMonitor(t, fake, cwmonitor.Options{AlarmNames: names})
-			alarms, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
+			v, err := m.Check(t.Context(), bluegreen.MonitorInput{DeploymentID: "d-1"})
 			if err == nil {
-				t.Fatalf("Check = %v, nil; want an error", alarms)
+				t.Fatalf("Check = %v, nil; want an error", v)
 			}
 			if got := bluegreen.ErrorCode(err); got != tt.wantCode {
 				t.Errorf("ErrorCode(%v) = %v, want %v", err, got, tt.wantCode)

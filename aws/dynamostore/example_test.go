@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 )
 
@@ -66,7 +67,7 @@ func ExampleStore_Save() {
 		log.Fatal(err)
 	}
 	stale := rec
-	rec.Lease = bluegreen.Lease{Owner: "host-1", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec.Lease = driver.Lease{Owner: "host-1", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	rec.Version, err = store.Save(ctx, rec)
 	fmt.Println("saved version", rec.Version, err)
 

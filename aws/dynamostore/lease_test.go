@@ -41,7 +41,7 @@ func TestOneDeploymentPerServiceAcrossOwners(t *testing.T) {
 			Router:  bluegreentest.NewRouter(bluegreentest.RouterOptions{}),
 			Store:   store, Owner: fmt.Sprintf("owner-%d", i),
 			// A pause keeps the winner in flight while the others try.
-			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Stages: []bluegreen.Stage{bluegreen.StagePostScaleUp}}},
+			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostScaleUp}}},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -84,11 +84,11 @@ func TestOneDeploymentPerServiceAcrossOwners(t *testing.T) {
 		t.Fatalf("the winner's deployment: %+v %v", res, err)
 	}
 	store, _ := dynamostore.New(dynamostore.Options{Client: dynamodb.NewFromConfig(awsfake.Config(url)), Table: table})
-	rec, err := store.Load(t.Context(), "web")
+	st, err := bluegreen.ReadState(t.Context(), store, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Lease.Owner != "" || rec.Live == nil || rec.Live.Revision.Name != "web:1" || rec.Deployment.Phase != bluegreen.PhaseSucceeded {
-		t.Errorf("record after the race: lease %+v live %v phase %s", rec.Lease, rec.Live, rec.Deployment.Phase)
+	if st.LeaseOwner != "" || st.Live == nil || st.Live.Revision.Name != "web:1" || st.Deployment.Outcome != bluegreen.OutcomeSucceeded {
+		t.Errorf("record after the race: lease %q live %v deployment %+v", st.LeaseOwner, st.Live, st.Deployment)
 	}
 }

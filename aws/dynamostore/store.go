@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // API is the part of *dynamodb.Client a Store uses.
@@ -37,10 +38,11 @@ const (
 	attrBody         = "body"
 	attrLeaseOwner   = "leaseOwner"
 	attrLeaseExpires = "leaseExpires"
+	attrUnfinished   = "unfinished"
 )
 
 // format is the layout of the body this package writes.
-const format = 1
+const format = 2
 
 // maxBody bounds a record's JSON, leaving room within DynamoDB's 400 KB
 // item limit for the other attributes.
@@ -73,7 +75,7 @@ func New(o Options) (*Store, error) {
 		o.KeyAttribute = "service"
 	}
 	switch o.KeyAttribute {
-	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires:
+	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires, attrUnfinished:
 		return nil, &bluegreen.ConfigError{Field: "dynamostore.Options.KeyAttribute", Problem: fmt.Sprintf("%q is an attribute of the item", o.KeyAttribute),
 			Fix: `use another name, such as "service"`}
 	}
@@ -94,9 +96,9 @@ func (s *Store) CreateTableInput() *dynamodb.CreateTableInput {
 
 // Load returns the record of service, read with a strongly consistent
 // GetItem, or Record{Service: service} if there is none.
-func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, error) {
+func (s *Store) Load(ctx context.Context, service string) (driver.Record, error) {
 	if service == "" {
-		return bluegreen.Record{}, bluegreen.NewError(bluegreen.CodeInvalid, errors.New("dynamostore: Load: empty service name"))
+		return driver.Record{}, bluegreen.NewError(bluegreen.CodeInvalid, errors.New("dynamostore: Load: empty service name"))
 	}
 	out, err := s.opts.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.opts.Table),
@@ -104,14 +106,14 @@ func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, err
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return bluegreen.Record{}, s.apiError("load", service, err)
+		return driver.Record{}, s.apiError("load", service, err)
 	}
 	if out.Item == nil {
-		return bluegreen.Record{Service: service}, nil
+		return driver.Record{Service: service}, nil
 	}
 	rec, err := decodeItem(out.Item, service)
 	if err != nil {
-		return bluegreen.Record{}, bluegreen.NewError(bluegreen.CodeFailedPrecondition,
+		return driver.Record{}, bluegreen.NewError(bluegreen.CodeFailedPrecondition,
 			fmt.Errorf("%w %s=%q in table %s: %v; it was not written by this package or was edited by hand: fix or delete it (nothing will overwrite it)",
 				ErrCorrupt, s.opts.KeyAttribute, service, s.opts.Table, err))
 	}
@@ -120,7 +122,7 @@ func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, err
 
 // Save writes rec if the stored version is still rec.Version, with one
 // conditional PutItem, and returns the new version.
-func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
+func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	switch {
 	case rec.Service == "":
 		return 0, bluegreen.NewError(bluegreen.CodeInvalid, errors.New("dynamostore: Save: record has no service"))
@@ -140,7 +142,9 @@ func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
 		in.ConditionExpression = aws.String("attribute_not_exists(#k)")
 		in.ExpressionAttributeNames = map[string]string{"#k": s.opts.KeyAttribute}
 	} else {
-		in.ConditionExpression = aws.String("#v = :v AND #f = :f")
+		// The version is the lease's fencing token; a format above ours
+		// was written by a newer version, which this one must not undo.
+		in.ConditionExpression = aws.String("#v = :v AND #f <= :f")
 		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion, "#f": attrFormat}
 		in.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{
 			":v": number(rec.Version),

@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
@@ -57,7 +59,9 @@ func TestConformanceCustomKey(t *testing.T) {
 
 func TestItemLayout(t *testing.T) {
 	s, fake := newStore(t, "")
-	rec := bluegreen.Record{Service: "web", Lease: bluegreen.Lease{Owner: "host-1/pid-42", Expires: time.UnixMilli(1_700_000_000_123).Add(456 * time.Microsecond)}}
+	state := `{"format":1,"note":"<kept verbatim>"}`
+	rec := driver.Record{Service: "web", Unfinished: true, State: json.RawMessage(state),
+		Lease: driver.Lease{Owner: "host-1/pid-42", Expires: time.UnixMilli(1_700_000_000_123).Add(456 * time.Microsecond)}}
 	if _, err := s.Save(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -65,39 +69,61 @@ func TestItemLayout(t *testing.T) {
 	if !ok {
 		t.Fatal("no item stored")
 	}
-	body := item["body"]
-	delete(item, "body")
 	want := awsfake.Item{
 		"service":      awsfake.S("web"),
 		"version":      awsfake.N("1"),
-		"format":       awsfake.N("1"),
+		"format":       awsfake.N("2"),
+		"body":         awsfake.S(state),
 		"leaseOwner":   awsfake.S("host-1/pid-42"),
 		"leaseExpires": awsfake.N("1700000000123"),
+		"unfinished":   awsfake.S("web"),
 	}
 	if diff := cmp.Diff(want, item); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)
 	}
-	var stored bluegreen.Record
-	if err := json.Unmarshal([]byte(*body.S), &stored); err != nil {
-		t.Fatalf("body %v: %v", body, err)
-	}
-	if diff := cmp.Diff(rec, stored); diff != "" {
-		t.Errorf("body (-want +got):\n%s", diff)
-	}
 
-	// A record without a lease drops the lease attributes.
-	if _, err := s.Save(t.Context(), bluegreen.Record{Service: "web", Version: 1}); err != nil {
+	// A record without a lease or state drops those attributes, and the
+	// unfinished flag goes (the index on it is sparse).
+	if _, err := s.Save(t.Context(), driver.Record{Service: "web", Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	item, _ = fake.Item(table, awsfake.Item{"service": awsfake.S("web")})
-	if _, ok := item["leaseOwner"]; ok {
-		t.Errorf("leaseOwner kept after the lease was released: %v", item)
+	for _, attr := range []string{"leaseOwner", "leaseExpires", "body", "unfinished"} {
+		if _, ok := item[attr]; ok {
+			t.Errorf("%s kept after it was cleared: %v", attr, item)
+		}
+	}
+}
+
+// TestReadsFormat1: an item written before the Deployer's state became
+// opaque to stores is read, its live environment and deployment becoming
+// the state document, and it can be updated.
+func TestReadsFormat1(t *testing.T) {
+	s, fake := newStore(t, "")
+	body := `{"service":"web","lease":{"owner":"h/1"},"live":{"service":"web","slot":"A","revision":{"name":"web:1"},"deploymentId":"d1"},` +
+		`"deployment":{"id":"d1","phase":"SUCCEEDED","stage":"CLEAN_UP","green":{"service":"web","slot":"A","revision":{"name":"web:1"},"deploymentId":"d1"},"routes":{"production":{"a":1000,"b":0},"test":"A"},"started":"2025-03-01T12:00:00Z","updated":"2025-03-01T12:00:30Z"}}`
+	if err := fake.SetItem(table, awsfake.Item{"service": awsfake.S("web"), "version": awsfake.N("4"), "format": awsfake.N("1"), "body": awsfake.S(body)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bluegreen.ReadState(t.Context(), s, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 4 || st.LeaseOwner != "h/1" || st.Live == nil || st.Live.Revision.Name != "web:1" || st.Deployment == nil || st.Deployment.Outcome != bluegreen.OutcomeSucceeded {
+		t.Errorf("state of a format-1 item = %+v", st)
+	}
+	rec, err := s.Load(t.Context(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(t.Context(), rec); err != nil {
+		t.Errorf("update of a format-1 item: %v", err)
 	}
 }
 
 func TestCallsAndConsistentRead(t *testing.T) {
 	s, fake := newStore(t, "")
-	v, err := s.Save(t.Context(), bluegreen.Record{Service: "web"})
+	v, err := s.Save(t.Context(), driver.Record{Service: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +152,7 @@ func TestRace(t *testing.T) {
 	for _, from := range []int64{0, 3} {
 		s, _ := newStore(t, "")
 		for v := range from {
-			if _, err := s.Save(t.Context(), bluegreen.Record{Service: "web", Version: v}); err != nil {
+			if _, err := s.Save(t.Context(), driver.Record{Service: "web", Version: v}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -135,7 +161,7 @@ func TestRace(t *testing.T) {
 		expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		for i, owner := range []string{"host-a", "host-b"} {
 			wg.Go(func() {
-				_, errs[i] = s.Save(t.Context(), bluegreen.Record{Service: "web", Version: from, Lease: bluegreen.Lease{Owner: owner, Expires: expires}})
+				_, errs[i] = s.Save(t.Context(), driver.Record{Service: "web", Version: from, Lease: driver.Lease{Owner: owner, Expires: expires}})
 			})
 		}
 		wg.Wait()
@@ -167,14 +193,14 @@ func TestRace(t *testing.T) {
 
 func TestConflictMessages(t *testing.T) {
 	s, _ := newStore(t, "")
-	_, err := s.Save(t.Context(), bluegreen.Record{Service: "web", Version: 4})
+	_, err := s.Save(t.Context(), driver.Record{Service: "web", Version: 4})
 	if !errors.Is(err, bluegreen.ErrConflict) || !strings.Contains(err.Error(), "no record is stored, not version 4") {
 		t.Errorf("Save at version 4 of nothing: err = %v", err)
 	}
-	if _, err := s.Save(t.Context(), bluegreen.Record{Service: "web"}); err != nil {
+	if _, err := s.Save(t.Context(), driver.Record{Service: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Save(t.Context(), bluegreen.Record{Service: "web"})
+	_, err = s.Save(t.Context(), driver.Record{Service: "web"})
 	if !errors.Is(err, bluegreen.ErrConflict) || !strings.Contains(err.Error(), "the stored record is at version 1, not version 0") {
 		t.Errorf("second create: err = %v", err)
 	}
@@ -190,17 +216,18 @@ func TestCorruptItems(t *testing.T) {
 		want   string
 	}{
 		{"body not JSON", func(it awsfake.Item) { it["body"] = awsfake.S("{not json") }, `attribute "body" is not a JSON record`},
-		{"body missing", func(it awsfake.Item) { delete(it, "body") }, `attribute "body" is missing or not a string`},
-		{"body a number", func(it awsfake.Item) { it["body"] = awsfake.N("1") }, `attribute "body" is missing or not a string`},
+		{"format 1 body missing", func(it awsfake.Item) { delete(it, "body") }, `attribute "body" is not a JSON record`},
+		{"body a number", func(it awsfake.Item) { it["body"] = awsfake.N("1") }, `attribute "body" is not a string`},
 		{"body of another service", func(it awsfake.Item) { it["body"] = awsfake.S(`{"service":"api"}`) }, `holds the record of service "api"`},
-		{"body with a bad stage", func(it awsfake.Item) {
-			it["body"] = awsfake.S(`{"service":"web","deployment":{"stage":"NOPE"}}`)
-		}, `unknown stage "NOPE"`},
+		{"format 1 deployment not an object", func(it awsfake.Item) {
+			it["body"] = awsfake.S(`{"service":"web","deployment":[1]}`)
+		}, `its deployment is not an object`},
+		{"format 2 body not JSON", func(it awsfake.Item) { it["format"], it["body"] = awsfake.N("2"), awsfake.S("{") }, `attribute "body" is not JSON`},
 		{"version missing", func(it awsfake.Item) { delete(it, "version") }, `attribute "version" is missing or not a number`},
 		{"version a string", func(it awsfake.Item) { it["version"] = awsfake.S("3") }, `attribute "version" is missing or not a number`},
 		{"version fractional", func(it awsfake.Item) { it["version"] = awsfake.N("3.5") }, `attribute "version" is "3.5"`},
 		{"version zero", func(it awsfake.Item) { it["version"] = awsfake.N("0") }, `not a positive integer`},
-		{"newer format", func(it awsfake.Item) { it["format"] = awsfake.N("2") }, "reads format 1"},
+		{"newer format", func(it awsfake.Item) { it["format"] = awsfake.N("3") }, "reads formats 1 and 2"},
 		{"format missing", func(it awsfake.Item) { delete(it, "format") }, `attribute "format" is missing`},
 	}
 	for _, tt := range tests {
@@ -220,7 +247,7 @@ func TestCorruptItems(t *testing.T) {
 			}
 			// Nothing overwrites it: not a create, not a blind guess of a version.
 			for _, v := range []int64{0, 1, 2} {
-				if _, err := s.Save(t.Context(), bluegreen.Record{Service: "web", Version: v}); !errors.Is(err, bluegreen.ErrConflict) {
+				if _, err := s.Save(t.Context(), driver.Record{Service: "web", Version: v}); !errors.Is(err, bluegreen.ErrConflict) {
 					t.Errorf("Save at version %d over a corrupt item: err = %v, want a conflict", v, err)
 				}
 			}
@@ -263,7 +290,7 @@ func TestErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, loadErr := s.Load(t.Context(), "web")
-			_, saveErr := s.Save(t.Context(), bluegreen.Record{Service: "web"})
+			_, saveErr := s.Save(t.Context(), driver.Record{Service: "web"})
 			for op, err := range map[string]error{"GetItem": loadErr, "PutItem": saveErr} {
 				if got := bluegreen.ErrorCode(err); got != tt.wantCode {
 					t.Errorf("%s: ErrorCode(%v) = %v, want %v", op, err, got, tt.wantCode)
@@ -285,7 +312,7 @@ func TestErrors(t *testing.T) {
 func TestRetriedByTheSDK(t *testing.T) {
 	s, fake := newStore(t, "")
 	fake.Faults.Add(awsfake.Rule{Op: "PutItem", Fault: awsfake.Throttling(), Times: 2})
-	v, err := s.Save(t.Context(), bluegreen.Record{Service: "web"})
+	v, err := s.Save(t.Context(), driver.Record{Service: "web"})
 	if err != nil || v != 1 {
 		t.Fatalf("Save after two throttles = %d, %v; want 1, nil", v, err)
 	}
@@ -298,13 +325,13 @@ func TestBadInput(t *testing.T) {
 	s, fake := newStore(t, "")
 	tests := []struct {
 		name string
-		rec  bluegreen.Record
+		rec  driver.Record
 		want string
 	}{
-		{"no service", bluegreen.Record{}, "record has no service"},
-		{"negative version", bluegreen.Record{Service: "web", Version: -1}, "negative version"},
-		{"too large", bluegreen.Record{Service: "web", Live: &bluegreen.Environment{Revision: bluegreen.Revision{Name: "x",
-			Spec: json.RawMessage(`"` + strings.Repeat("x", 400<<10) + `"`)}}}, "a DynamoDB item holds 400 KB"},
+		{"no service", driver.Record{}, "record has no service"},
+		{"negative version", driver.Record{Service: "web", Version: -1}, "negative version"},
+		{"too large", driver.Record{Service: "web", State: json.RawMessage(`"` + strings.Repeat("x", 400<<10) + `"`)}, "a DynamoDB item holds 400 KB"},
+		{"state not JSON", driver.Record{Service: "web", State: json.RawMessage(`{"a":`)}, "not JSON"},
 	}
 	for _, tt := range tests {
 		_, err := s.Save(t.Context(), tt.rec)
@@ -340,7 +367,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestCounter(t *testing.T) {
 	const workers, each = 4, 10
 	s, fake := newStore(t, "")
-	rec := bluegreen.Record{Service: "web", Deployment: &bluegreen.DeploymentState{ID: "counter", Phase: bluegreen.PhaseRunning, Stage: bluegreen.StageBakeTime}}
+	rec := driver.Record{Service: "web", State: json.RawMessage(`{"counter":0}`)}
 	if _, err := s.Save(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +380,12 @@ func TestCounter(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				rec.Deployment.Step++
+				var c struct{ Counter int }
+				if err := json.Unmarshal(rec.State, &c); err != nil {
+					t.Error(err)
+					return
+				}
+				rec.State = json.RawMessage(fmt.Sprintf(`{"counter":%d}`, c.Counter+1))
 				if _, err := s.Save(t.Context(), rec); err == nil {
 					done++
 				} else if !errors.Is(err, bluegreen.ErrConflict) {
@@ -368,8 +400,9 @@ func TestCounter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Deployment.Step != workers*each || rec.Version != workers*each+1 {
-		t.Errorf("counter = %d at version %d, want %d at version %d", rec.Deployment.Step, rec.Version, workers*each, workers*each+1)
+	var c struct{ Counter int }
+	if err := json.Unmarshal(rec.State, &c); err != nil || c.Counter != workers*each || rec.Version != workers*each+1 {
+		t.Errorf("counter = %s at version %d, want %d at version %d", rec.State, rec.Version, workers*each, workers*each+1)
 	}
 	t.Logf("calls: %v", fake.Faults.Calls())
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 )
 
-// ScalingState is the JSON Prepare returns and Restore takes back: the
-// service's scalable target and the suspended state it had before the
-// deployment.
+// ScalingState is the JSON snapshot Snapshot returns, and Prepare and
+// Restore take: the service's scalable target and the suspended state it
+// had before the deployment.
 type ScalingState struct {
 	// ResourceID is the scalable target, "service/<cluster>/<service>".
 	ResourceID string `json:"resourceId"`
@@ -45,16 +45,13 @@ func (s Suspended) toAWS() *aastypes.SuspendedState {
 
 func (s Service) resourceID() string { return "service/" + lastPart(s.Cluster) + "/" + s.Name }
 
-// Prepare suspends dynamic scale-in of green's service (and scale-out, if
-// Service.SuspendScaleOut) when its desired count is an Application Auto
-// Scaling target, and returns a ScalingState holding the suspended state
-// from before. Without an AutoScaling client in the Options it does nothing
-// and returns nil.
-//
-// If a crash comes between the suspension and the Deployer persisting the
-// returned state, a second Prepare reads the suspension as the state before;
-// the window is one API call long.
-func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment) (json.RawMessage, error) {
+// Snapshot reads, changing nothing, the scalable target of green's service
+// and its suspended state, as a ScalingState: what Restore will put back.
+// Without an AutoScaling client in the Options it returns nil (nothing to
+// restore). The Deployer saves the snapshot before it calls Prepare, so a
+// crash at any instant leaves the state from before the deployment on
+// record.
+func (c *Compute) Snapshot(ctx context.Context, green bluegreen.Environment) (json.RawMessage, error) {
 	if c.scaling == nil {
 		return nil, nil
 	}
@@ -69,16 +66,6 @@ func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment) (jso
 	}
 	if target != nil {
 		state.Registered, state.Before = true, suspendedOf(target.SuspendedState)
-		want := state.Before
-		want.DynamicScalingIn = true
-		want.DynamicScalingOut = want.DynamicScalingOut || s.SuspendScaleOut
-		if want != state.Before {
-			if err := c.setSuspended(ctx, state.ResourceID, want); err != nil {
-				return nil, err
-			}
-			c.log.InfoContext(ctx, "ecscompute: auto scaling suspended", "service", green.Service, "resource", state.ResourceID,
-				"scaleIn", want.DynamicScalingIn, "scaleOut", want.DynamicScalingOut)
-		}
 	}
 	b, err := json.Marshal(state)
 	if err != nil {
@@ -87,23 +74,66 @@ func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment) (jso
 	return b, nil
 }
 
-// Restore puts back the suspended state Prepare found. It is idempotent: a
-// target already in that state, or gone, is left alone.
-func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var state ScalingState
-	if err := json.Unmarshal(raw, &state); err != nil {
-		return &bluegreen.ConfigError{Field: "Restore state", Problem: fmt.Sprintf("%q is not an ecscompute.ScalingState: %v", raw, err),
-			Fix: "pass back the state Prepare returned"}
-	}
-	if !state.Registered {
-		return nil
+// Prepare suspends dynamic scale-in of green's service (and scale-out, if
+// Service.SuspendScaleOut) when its desired count is an Application Auto
+// Scaling target, on top of the suspended state the snapshot recorded. It
+// is idempotent: a target already suspended so is left alone.
+func (c *Compute) Prepare(ctx context.Context, green bluegreen.Environment, snapshot json.RawMessage) error {
+	state, err := decodeScalingState(snapshot)
+	if err != nil || !state.Registered {
+		return err
 	}
 	if c.scaling == nil {
-		return &bluegreen.ConfigError{Field: "ecscompute.Options.AutoScaling", Problem: "nil, but the deployment suspended auto scaling of " + state.ResourceID,
-			Fix: "pass applicationautoscaling.NewFromConfig(cfg) so the suspended state can be restored"}
+		return errNoScalingClient(state)
+	}
+	s, err := c.service(green)
+	if err != nil {
+		return err
+	}
+	target, err := c.scalableTarget(ctx, state.ResourceID)
+	if err != nil || target == nil {
+		return err
+	}
+	want := state.Before
+	want.DynamicScalingIn = true
+	want.DynamicScalingOut = want.DynamicScalingOut || s.SuspendScaleOut
+	if suspendedOf(target.SuspendedState) == want {
+		return nil
+	}
+	if err := c.setSuspended(ctx, state.ResourceID, want); err != nil {
+		return err
+	}
+	c.log.InfoContext(ctx, "ecscompute: auto scaling suspended", "service", green.Service, "resource", state.ResourceID,
+		"scaleIn", want.DynamicScalingIn, "scaleOut", want.DynamicScalingOut)
+	return nil
+}
+
+func decodeScalingState(raw json.RawMessage) (ScalingState, error) {
+	var state ScalingState
+	if len(raw) == 0 || string(raw) == "null" {
+		return state, nil
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		return state, &bluegreen.ConfigError{Field: "snapshot", Problem: fmt.Sprintf("%q is not an ecscompute.ScalingState: %v", raw, err),
+			Fix: "pass back the snapshot Snapshot returned"}
+	}
+	return state, nil
+}
+
+func errNoScalingClient(state ScalingState) error {
+	return &bluegreen.ConfigError{Field: "ecscompute.Options.AutoScaling", Problem: "nil, but the deployment suspends auto scaling of " + state.ResourceID,
+		Fix: "pass applicationautoscaling.NewFromConfig(cfg) so the suspended state can be restored"}
+}
+
+// Restore puts back the suspended state the snapshot recorded. It is
+// idempotent: a target already in that state, or gone, is left alone.
+func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, snapshot json.RawMessage) error {
+	state, err := decodeScalingState(snapshot)
+	if err != nil || !state.Registered {
+		return err
+	}
+	if c.scaling == nil {
+		return errNoScalingClient(state)
 	}
 	target, err := c.scalableTarget(ctx, state.ResourceID)
 	if err != nil || target == nil {

@@ -40,13 +40,25 @@ func TestAutoScalingSuspendedAndRestoredExactly(t *testing.T) {
 			}
 			ctx := context.Background()
 			green := env(bluegreen.SlotB, "d1", "web:2")
-			state, err := st.compute.Prepare(ctx, green)
+			state, err := st.compute.Snapshot(ctx, green)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if diff := cmp.Diff(tt.before, func() awsfake.SuspendedState {
+				tgt, _ := st.scaling.Target("ecs", st.resource, "ecs:service:DesiredCount")
+				return tgt.SuspendedState
+			}()); diff != "" {
+				t.Errorf("Snapshot changed the target (-want +got):\n%s", diff)
+			}
+			// Prepare twice: it is idempotent, and a successor may repeat it.
+			for range 2 {
+				if err := st.compute.Prepare(ctx, green, state); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var decoded ecscompute.ScalingState
 			if err := json.Unmarshal(state, &decoded); err != nil {
-				t.Fatalf("Prepare state %s: %v", state, err)
+				t.Fatalf("snapshot %s: %v", state, err)
 			}
 			if decoded.Registered != tt.registered || decoded.ResourceID != st.resource {
 				t.Errorf("state = %+v, want registered=%v for %s", decoded, tt.registered, st.resource)
@@ -92,9 +104,12 @@ func TestRestoreRefusesForeignState(t *testing.T) {
 
 func TestWithoutAutoScalingClient(t *testing.T) {
 	st := newStack(t, stackOptions{noAutoScaler: true})
-	state, err := st.compute.Prepare(context.Background(), env(bluegreen.SlotB, "d1", "web:2"))
+	state, err := st.compute.Snapshot(context.Background(), env(bluegreen.SlotB, "d1", "web:2"))
 	if err != nil || state != nil {
-		t.Errorf("Prepare = %s, %v; want nil, nil", state, err)
+		t.Errorf("Snapshot = %s, %v; want nil, nil", state, err)
+	}
+	if err := st.compute.Prepare(context.Background(), env(bluegreen.SlotB, "d1", "web:2"), state); err != nil {
+		t.Errorf("Prepare of a nil snapshot = %v, want nil", err)
 	}
 	suspended, _ := json.Marshal(ecscompute.ScalingState{ResourceID: "service/prod/web", Registered: true})
 	err = st.compute.Restore(context.Background(), env(bluegreen.SlotB, "d1", "web:2"), suspended)

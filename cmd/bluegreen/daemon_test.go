@@ -128,7 +128,7 @@ func TestSecondDeployIsRefusedWhileOneIsInProgress(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
 		t.Fatalf("status printed %q: %v", stdout.String(), err)
 	}
-	if st.Lease == nil || st.Lease.Owner != owner || !st.Lease.Held || st.Deployment == nil || st.Deployment.Phase != bluegreen.PhaseRunning ||
+	if st.Lease == nil || st.Lease.Owner != owner || !st.Lease.Held || st.Deployment == nil || st.Deployment.Phase != "RUNNING" ||
 		st.Deployment.Green.Revision != "v2" || len(st.Instances[bluegreen.SlotA]) != 2 || len(st.Instances[bluegreen.SlotB]) != 2 ||
 		st.Routes == nil || st.Routes.Production != bluegreen.Split(bluegreen.SlotB, 500) {
 		t.Errorf("status during the deployment: %s", stdout.String())
@@ -197,7 +197,7 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("routes after the detach: %v, %v; want the 50/50 split left in place", routes, err)
 	}
 	w.waitLeaseExpired()
-	r := w.mustRun(exitOK, w.reconcileArgs()...)
+	r := w.mustRun(exitOK, append(w.reconcileArgs(), "-reconcile", "rollback")...)
 	if res := r.result(t); res.Outcome != bluegreen.OutcomeRolledBack || res.Live == nil || res.Live.Revision != "v1" {
 		t.Errorf("reconcile's result %+v, want v3 rolled back and v1 live", res)
 	}

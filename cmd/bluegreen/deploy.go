@@ -143,6 +143,9 @@ func reconcile(ctx context.Context, o commonOptions, stdout, stderr io.Writer) i
 		return fail(err) // it did not start: bad input, or a lease held by a live owner
 	}
 	// Settled either way is a success: the result says which way.
+	if errors.Is(err, bluegreen.ErrRolledBack) {
+		err = nil
+	}
 	r := newResult("reconcile", res, err, time.Since(started))
 	r.write(stdout)
 	if err != nil {

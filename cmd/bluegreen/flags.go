@@ -92,7 +92,7 @@ func (o *commonOptions) register(fs *flagSet, withPolicy bool) {
 	fs.BoolVar(&o.verbose, "v", false, "log the deployer's and the compute backend's events to stderr")
 	if withPolicy {
 		fs.Var((*reconcileValue)(&o.reconcile), "reconcile",
-			"an unfinished earlier deployment: default (complete it if all production traffic had moved, else roll back), rollback, or refuse")
+			"an unfinished earlier deployment: default (reconcile resumes it; deploy completes it if all production traffic had moved, else rolls it back), resume, rollback, or refuse")
 	}
 }
 
@@ -342,6 +342,8 @@ func (r *reconcileValue) String() string {
 		return "rollback"
 	case bluegreen.ReconcileRefuse:
 		return "refuse"
+	case bluegreen.ReconcileResume:
+		return "resume"
 	}
 	return "default"
 }
@@ -354,8 +356,10 @@ func (r *reconcileValue) Set(s string) error {
 		*r = reconcileValue(bluegreen.ReconcileRollback)
 	case "refuse":
 		*r = reconcileValue(bluegreen.ReconcileRefuse)
+	case "resume":
+		*r = reconcileValue(bluegreen.ReconcileResume)
 	default:
-		return errors.New("use default, rollback or refuse")
+		return errors.New("use default, rollback, refuse or resume")
 	}
 	return nil
 }

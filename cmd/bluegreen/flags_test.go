@@ -48,7 +48,7 @@ func TestBadUsage(t *testing.T) {
 		{"env reserved", base("-env", "PORT=1", "--", "/bin/app"), exitUsage, []string{"-env", "set by the backend"}},
 		{"env form", base("-env", "DEBUG", "--", "/bin/app"), exitUsage, []string{"-env", "KEY=VALUE"}},
 		{"on-cancel", base("-on-cancel", "later", "--", "/bin/app"), exitUsage, []string{"-on-cancel", "rollback or detach"}},
-		{"reconcile policy", base("-reconcile", "maybe", "--", "/bin/app"), exitUsage, []string{"-reconcile", "default, rollback or refuse"}},
+		{"reconcile policy", base("-reconcile", "maybe", "--", "/bin/app"), exitUsage, []string{"-reconcile", "default, rollback, refuse or resume"}},
 		{"lease ttl", base("-lease-ttl", "0s", "--", "/bin/app"), exitUsage, []string{"-lease-ttl", "30s"}},
 		{"flag after command", base("--", "-x"), exitUsage, []string{"looks like a flag"}},
 		{"token file", base("-proxy-token-file", filepath.Join(dir, "missing"), "--", "/bin/app"), exitUsage,

@@ -50,9 +50,11 @@
 //	-proxy-admin ADDR      the daemon's admin API: unix:/path or 127.0.0.1:9090 (required)
 //	-proxy-token-file F    file holding the admin token (default: $BLUEGREEN_PROXY_TOKEN)
 //	-lease-ttl D           how long the lease outlives a dead command (default 1m)
-//	-reconcile POLICY      an unfinished earlier deployment: default (complete it if
-//	                       all production traffic had moved, else roll back), rollback,
-//	                       or refuse (deploy only: stop, and leave it to reconcile)
+//	-reconcile POLICY      an unfinished earlier deployment: default (reconcile resumes
+//	                       it from its step; deploy completes it if all production
+//	                       traffic had moved, else rolls it back), resume (deploy too
+//	                       first finishes it), rollback, or refuse (deploy only: stop,
+//	                       and leave it to reconcile)
 //	-v                     log the deployer's and the backend's events to stderr
 //
 // deploy only:
@@ -81,9 +83,8 @@
 // traffic flowing as it was, split or not. Its lease lapses -lease-ttl after
 // its last renewal; until then another deploy exits 3 and names it. After
 // that, the next deploy or reconcile settles the deployment in
-// RECONCILE_SERVICE per -reconcile. Keep -lease-ttl longer than the daemon's
-// -drain-delay: the lease is renewed between steps, not while an environment
-// drains.
+// RECONCILE_SERVICE per -reconcile. The lease is renewed while an
+// environment drains too, so -lease-ttl need not outlast -drain-delay.
 //
 // A command killed while instances start may leave one running that the
 // instances directory does not record yet. Every deploy and reconcile ends

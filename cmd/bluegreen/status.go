@@ -40,7 +40,7 @@ type leaseSummary struct {
 
 type deploymentSummary struct {
 	ID        string           `json:"id"`
-	Phase     bluegreen.Phase  `json:"phase"`
+	Phase     string           `json:"phase"`
 	Stage     string           `json:"stage"`
 	Step      int              `json:"step,omitempty"`
 	Green     *envSummary      `json:"green"`
@@ -90,18 +90,19 @@ func status(ctx context.Context, o commonOptions, stderr io.Writer) (statusRepor
 		return statusReport{}, err
 	}
 	defer b.close()
-	rec, err := b.store.Load(ctx, o.service)
+	rec, err := bluegreen.ReadState(ctx, b.store, o.service)
 	if err != nil {
 		return statusReport{}, err
 	}
 	rep := statusReport{Service: o.service, Live: summarizeEnv(rec.Live), Instances: map[bluegreen.Slot][]instanceSummary{}}
-	if l := rec.Lease; l.Owner != "" {
-		rep.Lease = &leaseSummary{Owner: l.Owner, Expires: l.Expires, Held: time.Now().Before(l.Expires)}
+	if rec.LeaseOwner != "" {
+		rep.Lease = &leaseSummary{Owner: rec.LeaseOwner, Expires: rec.LeaseExpires, Held: time.Now().Before(rec.LeaseExpires)}
 	}
 	if d := rec.Deployment; d != nil {
-		ds := &deploymentSummary{ID: d.ID, Phase: d.Phase, Stage: d.Stage.String(), Step: d.Step,
-			Green: summarizeEnv(&d.Green), Blue: summarizeEnv(d.Blue), Routes: d.Routes.String(), ShiftDone: d.ShiftDone,
-			Started: d.Started, Updated: d.Updated}
+		ds := &deploymentSummary{ID: d.ID, Phase: phaseOf(d), Stage: d.Stage.String(), Step: d.Step,
+			Green: summarizeEnv(&d.Green), Blue: summarizeEnv(d.Blue), Routes: d.Routes.String(),
+			ShiftDone: d.Stage >= bluegreen.StagePostProductionTrafficShift && !d.RollingBack && d.Outcome != bluegreen.OutcomeRolledBack,
+			Started:   d.Started, Updated: d.Updated}
 		if rb := d.Rollback; rb != nil {
 			ds.Rollback = &rollbackSummary{Trigger: rb.Trigger, By: rb.By, Reason: rb.Reason, Stage: rb.Stage.String(), Step: rb.Step}
 		}
@@ -124,4 +125,16 @@ func status(ctx context.Context, o commonOptions, stderr io.Writer) (statusRepor
 		rep.Routes = &r
 	}
 	return rep, nil
+}
+
+// phaseOf names where a deployment stands as a whole: RUNNING,
+// ROLLING_BACK, or how it finished.
+func phaseOf(d *bluegreen.DeploymentState) string {
+	switch {
+	case d.Finished:
+		return string(d.Outcome)
+	case d.RollingBack:
+		return "ROLLING_BACK"
+	}
+	return "RUNNING"
 }

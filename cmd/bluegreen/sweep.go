@@ -43,7 +43,7 @@ func findOrphans(ctx context.Context, st bluegreen.Store, service, logDir string
 	if len(procs) == 0 {
 		return nil, nil
 	}
-	rec, err := st.Load(ctx, service)
+	rec, err := bluegreen.ReadState(ctx, st, service)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func findOrphans(ctx context.Context, st bluegreen.Store, service, logDir string
 	if rec.Live != nil {
 		owned[rec.Live.DeploymentID] = true
 	}
-	if d := rec.Deployment; d != nil && !d.Phase.Finished() {
+	if d := rec.Deployment; d != nil && !d.Finished {
 		owned[d.ID] = true
 	}
 	var out []orphan

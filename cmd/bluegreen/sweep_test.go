@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -53,10 +55,13 @@ func TestFindOrphans(t *testing.T) {
 
 	st := bluegreen.NewMemoryStore()
 	ctx := t.Context()
-	liveEnv := bluegreen.Environment{Service: "web", Slot: bluegreen.SlotA, DeploymentID: "live", Revision: bluegreen.Revision{Name: "v1"}}
-	rec := bluegreen.Record{Service: "web", Live: &liveEnv, Deployment: &bluegreen.DeploymentState{
-		ID: "flying", Phase: bluegreen.PhaseRunning, Blue: &liveEnv,
-		Green: bluegreen.Environment{Service: "web", Slot: bluegreen.SlotB, DeploymentID: "flying", Revision: bluegreen.Revision{Name: "v2"}}}}
+	// The Deployer's state document, as it writes it, with "flying" in flight.
+	state := func(phase string) json.RawMessage {
+		live := `{"service":"web","slot":"A","revision":{"name":"v1"},"deploymentId":"live"}`
+		return json.RawMessage(`{"format":1,"live":` + live + `,"deployment":{"id":"flying","phase":"` + phase + `","blue":` + live +
+			`,"green":{"service":"web","slot":"B","revision":{"name":"v2"},"deploymentId":"flying"},"routes":{"production":{"a":1000,"b":0}}}}`)
+	}
+	rec := driver.Record{Service: "web", Unfinished: true, State: state("RUNNING")}
 	if _, err := st.Save(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +77,7 @@ func TestFindOrphans(t *testing.T) {
 	// Once the deployment in flight has finished, its processes are orphans
 	// too (had it succeeded, it would be live).
 	rec, _ = st.Load(ctx, "web")
-	rec.Deployment.Phase = bluegreen.PhaseRolledBack
+	rec.State, rec.Unfinished = state("ROLLED_BACK"), false
 	if _, err := st.Save(ctx, rec); err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func (w *world) waitLeaseExpired() {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		if !rec.Lease.HeldBy("", time.Now()) {
+		if !rec.Lease.HeldByOther("", time.Now()) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -149,14 +149,14 @@ func (w *world) store() *filestore.Store {
 func (w *world) settled() (*bluegreen.Environment, []string) {
 	ctx := w.t.Context()
 	var bad []string
-	rec, err := w.store().Load(ctx, w.service)
+	rec, err := bluegreen.ReadState(ctx, w.store(), w.service)
 	if err != nil {
 		return nil, []string{"store: " + err.Error()}
 	}
-	if rec.Lease.Owner != "" {
-		bad = append(bad, fmt.Sprintf("lease not released: held by %q until %v", rec.Lease.Owner, rec.Lease.Expires))
+	if rec.LeaseOwner != "" {
+		bad = append(bad, fmt.Sprintf("lease not released: held by %q until %v", rec.LeaseOwner, rec.LeaseExpires))
 	}
-	if d := rec.Deployment; d == nil || !d.Phase.Finished() {
+	if d := rec.Deployment; d == nil || !d.Finished {
 		bad = append(bad, fmt.Sprintf("deployment not finished: %+v", d))
 	}
 	live := rec.Live

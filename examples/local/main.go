@@ -207,7 +207,7 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 		t := newTally()
 		ld.current.Store(t)
 		green := bluegreen.SlotA
-		if rec, err := store.Load(ctx, "web"); err == nil && rec.Live != nil {
+		if rec, err := bluegreen.ReadState(ctx, store, "web"); err == nil && rec.Live != nil {
 			green = rec.Live.Slot.Other()
 		}
 		prog.begin(p.title, green)

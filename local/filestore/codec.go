@@ -1,17 +1,22 @@
 package filestore
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 
-	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
-// formatV1 names the layout of a state file, so that a future layout can be
-// told apart from a damaged file.
-const formatV1 = "bluegreen-filestore/1"
+// format names the layout of a state file, so that a future layout can be
+// told apart from a damaged file. formatV1 files (whole bluegreen records,
+// before the Deployer's state became opaque to stores) are still read.
+const (
+	format   = "bluegreen-filestore/2"
+	formatV1 = "bluegreen-filestore/1"
+)
 
 // maxFileSize bounds what Load reads: a state file is a few kilobytes, and a
 // file far larger than that is not one.
@@ -19,51 +24,115 @@ const maxFileSize = 16 << 20
 
 // stateFile is the content of a state file.
 type stateFile struct {
-	Format string            `json:"format"`
-	Record *bluegreen.Record `json:"record"`
+	Format string         `json:"format"`
+	Record *driver.Record `json:"record"`
 }
 
 // encodeRecord returns the content of the state file for rec. It is compact
 // JSON (pipe it through jq to read it): indenting would also re-indent the
-// JSON documents embedded in the record, such as revision specs.
-func encodeRecord(rec bluegreen.Record) ([]byte, error) {
-	b, err := json.Marshal(stateFile{Format: formatV1, Record: &rec})
-	if err != nil {
+// JSON documents embedded in the record.
+func encodeRecord(rec driver.Record) ([]byte, error) {
+	// The state is kept verbatim: without HTML escaping, json would
+	// rewrite "<" in it as "\u003c".
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(stateFile{Format: format, Record: &rec}); err != nil {
 		return nil, fmt.Errorf("encoding the record of %s: %w", rec.Service, err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // decodeRecord parses the content of the state file of service. Every
 // problem is reported as an error describing what is wrong with the content;
 // the caller turns it into a *CorruptError naming the file.
-func decodeRecord(service string, data []byte) (bluegreen.Record, error) {
+func decodeRecord(service string, data []byte) (driver.Record, error) {
 	if len(data) == 0 {
-		return bluegreen.Record{}, errors.New("the file is empty")
+		return driver.Record{}, errors.New("the file is empty")
 	}
 	if len(data) > maxFileSize {
-		return bluegreen.Record{}, fmt.Errorf("the file is %d bytes, more than the %d a state file can be", len(data), maxFileSize)
+		return driver.Record{}, fmt.Errorf("the file is %d bytes, more than the %d a state file can be", len(data), maxFileSize)
 	}
-	var f stateFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return bluegreen.Record{}, fmt.Errorf("not valid JSON: %w", err)
+	var head struct {
+		Format string          `json:"format"`
+		Record json.RawMessage `json:"record"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return driver.Record{}, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if len(head.Record) == 0 || string(head.Record) == "null" {
+		if head.Format != format && head.Format != formatV1 {
+			return driver.Record{}, fmt.Errorf("format is %q, not %q (a file written by a newer version, or not a state file)", head.Format, format)
+		}
+		return driver.Record{}, errors.New(`it has no "record"`)
+	}
+	var rec driver.Record
+	switch head.Format {
+	case format:
+		if err := json.Unmarshal(head.Record, &rec); err != nil {
+			return driver.Record{}, fmt.Errorf("its record is not a record: %w", err)
+		}
+	case formatV1:
+		var err error
+		if rec, err = fromV1(head.Record); err != nil {
+			return driver.Record{}, err
+		}
+	default:
+		return driver.Record{}, fmt.Errorf("format is %q, not %q (a file written by a newer version, or not a state file)", head.Format, format)
 	}
 	switch {
-	case f.Format != formatV1:
-		return bluegreen.Record{}, fmt.Errorf("format is %q, not %q (a file written by a newer version, or not a state file)", f.Format, formatV1)
-	case f.Record == nil:
-		return bluegreen.Record{}, errors.New(`it has no "record"`)
-	case f.Record.Service != service:
-		return bluegreen.Record{}, fmt.Errorf("it holds the record of service %q, not %q (copied or renamed?)", f.Record.Service, service)
-	case f.Record.Version < 1:
-		return bluegreen.Record{}, fmt.Errorf("its version is %d; a stored record has version 1 or more", f.Record.Version)
+	case rec.Service != service:
+		return driver.Record{}, fmt.Errorf("it holds the record of service %q, not %q (copied or renamed?)", rec.Service, service)
+	case rec.Version < 1:
+		return driver.Record{}, fmt.Errorf("its version is %d; a stored record has version 1 or more", rec.Version)
+	case len(rec.State) > 0 && !json.Valid(rec.State):
+		return driver.Record{}, errors.New("its state is not JSON")
 	}
 	// A record that cannot be written back would fail the next Save after
 	// the Deployer has acted on it; better to find out now.
-	if _, err := encodeRecord(*f.Record); err != nil {
-		return bluegreen.Record{}, fmt.Errorf("it cannot be written back: %w", err)
+	if _, err := encodeRecord(rec); err != nil {
+		return driver.Record{}, fmt.Errorf("it cannot be written back: %w", err)
 	}
-	return *f.Record, nil
+	return rec, nil
+}
+
+// fromV1 reads a formatV1 record: the live environment and the deployment
+// were fields of the record itself. They become the Deployer's state
+// document (format 1 of that document has the same field names).
+func fromV1(raw json.RawMessage) (driver.Record, error) {
+	var v1 struct {
+		Service    string          `json:"service"`
+		Version    int64           `json:"version"`
+		Lease      driver.Lease    `json:"lease"`
+		Live       json.RawMessage `json:"live"`
+		Deployment json.RawMessage `json:"deployment"`
+	}
+	if err := json.Unmarshal(raw, &v1); err != nil {
+		return driver.Record{}, fmt.Errorf("its record is not a record: %w", err)
+	}
+	rec := driver.Record{Service: v1.Service, Version: v1.Version, Lease: v1.Lease}
+	if len(v1.Live) > 0 || len(v1.Deployment) > 0 {
+		var phase struct {
+			Phase string `json:"phase"`
+		}
+		if len(v1.Deployment) > 0 && json.Unmarshal(v1.Deployment, &phase) != nil {
+			return driver.Record{}, errors.New("its deployment is not an object")
+		}
+		rec.Unfinished = phase.Phase == "RUNNING" || phase.Phase == "ROLLING_BACK"
+		state := map[string]json.RawMessage{"format": json.RawMessage("1")}
+		if len(v1.Live) > 0 {
+			state["live"] = v1.Live
+		}
+		if len(v1.Deployment) > 0 {
+			state["deployment"] = v1.Deployment
+		}
+		b, err := json.Marshal(state)
+		if err != nil {
+			return driver.Record{}, fmt.Errorf("converting it: %w", err)
+		}
+		rec.State = b
+	}
+	return rec, nil
 }
 
 // CorruptError reports a state file that exists but cannot be decoded. The

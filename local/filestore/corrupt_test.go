@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -23,10 +24,12 @@ var corruptFiles = []struct {
 	{"not an object", `[1,2,3]`, "not valid JSON"},
 	{"other format", `{"format":"bluegreen-filestore/9","record":{"service":"web","version":1}}`, "bluegreen-filestore/9"},
 	{"no record", `{"format":"bluegreen-filestore/1"}`, "no \"record\""},
+	{"no record v2", `{"format":"bluegreen-filestore/2"}`, "no \"record\""},
 	{"other service", `{"format":"bluegreen-filestore/1","record":{"service":"api","version":3}}`, `"api"`},
 	{"version zero", `{"format":"bluegreen-filestore/1","record":{"service":"web","version":0}}`, "version is 0"},
 	{"trailing data", `{"format":"bluegreen-filestore/1","record":{"service":"web","version":1}}}`, "not valid JSON"},
-	{"bad stage", `{"format":"bluegreen-filestore/1","record":{"service":"web","version":1,"deployment":{"id":"d","stage":"NAPPING"}}}`, "NAPPING"},
+	{"v1 deployment not an object", `{"format":"bluegreen-filestore/1","record":{"service":"web","version":1,"deployment":[1]}}`, "not an object"},
+	{"record not a record", `{"format":"bluegreen-filestore/2","record":{"service":7}}`, "not a record"},
 	{"binary", "\x00\x01\x02\xff", "not valid JSON"},
 }
 
@@ -50,7 +53,7 @@ func TestCorruptFile(t *testing.T) {
 			_, err = s.Load(ctx, "web")
 			checkCorrupt(t, "Load", err, path, tt.problem)
 			for _, version := range []int64{0, 1} {
-				_, err = s.Save(ctx, bluegreen.Record{Service: "web", Version: version})
+				_, err = s.Save(ctx, driver.Record{Service: "web", Version: version})
 				checkCorrupt(t, "Save", err, path, tt.problem)
 			}
 			if got, _ := os.ReadFile(path); string(got) != tt.content {
@@ -83,7 +86,7 @@ func TestCorruptFile(t *testing.T) {
 			if err != nil || rec.Version != 0 {
 				t.Fatalf("Load after Quarantine = %+v, %v; want an empty record", rec, err)
 			}
-			if v, err := s.Save(ctx, bluegreen.Record{Service: "web"}); err != nil || v != 1 {
+			if v, err := s.Save(ctx, driver.Record{Service: "web"}); err != nil || v != 1 {
 				t.Fatalf("Save after Quarantine = %d, %v; want version 1", v, err)
 			}
 		})
@@ -138,7 +141,7 @@ func TestUnreadableFile(t *testing.T) {
 	}
 	for op, err := range map[string]error{
 		"Load": func() error { _, err := s.Load(t.Context(), "web"); return err }(),
-		"Save": func() error { _, err := s.Save(t.Context(), bluegreen.Record{Service: "web"}); return err }(),
+		"Save": func() error { _, err := s.Save(t.Context(), driver.Record{Service: "web"}); return err }(),
 	} {
 		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "move it aside") {
 			t.Errorf("%s = %v, want an error naming %s and the fix", op, err, path)

@@ -14,7 +14,7 @@
 // saving the same version exactly one wins and the other gets an error with
 // code bluegreen.CodeConflict. The lock is held for milliseconds and released
 // by the kernel if its holder dies, so a killed process never blocks others.
-// The lease in the record (bluegreen.Lease) is how the Deployer keeps a second
+// The lease in the record (driver.Lease) is how the Deployer keeps a second
 // deployment of a service out; this package makes the swap that takes the
 // lease atomic.
 //

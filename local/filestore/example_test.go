@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/bluegreen-go/bluegreen/local/filestore"
 )
 
@@ -32,7 +33,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	rec.Lease = bluegreen.Lease{Owner: "deployer-1"}
+	rec.Lease = driver.Lease{Owner: "deployer-1"}
 	v, err := store.Save(ctx, rec)
 	fmt.Println("saved version", v, err)
 

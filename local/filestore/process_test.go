@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // The tests in this file run the test binary again as helper processes, so
@@ -107,11 +108,11 @@ func helperLease() int {
 			return 1
 		}
 		now := time.Now()
-		if rec.Lease.HeldBy(me, now) {
+		if rec.Lease.HeldByOther(me, now) {
 			fmt.Println("held by", rec.Lease.Owner)
 			return 0
 		}
-		rec.Lease = bluegreen.Lease{Owner: me, Expires: now.Add(time.Minute)}
+		rec.Lease = driver.Lease{Owner: me, Expires: now.Add(time.Minute)}
 		if _, err := s.Save(ctx, rec); errors.Is(err, bluegreen.ErrConflict) {
 			continue // someone changed the record: look again
 		} else if err != nil {

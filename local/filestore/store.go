@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/bluegreen-go/bluegreen/internal/svcname"
 )
 
@@ -96,12 +97,12 @@ func checkService(service string) error {
 // Load returns the record of service, or Record{Service: service} if it has
 // no state file yet. It takes no lock: a state file is only ever replaced
 // whole, by a rename.
-func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, error) {
+func (s *Store) Load(ctx context.Context, service string) (driver.Record, error) {
 	if err := ctx.Err(); err != nil {
-		return bluegreen.Record{}, err
+		return driver.Record{}, err
 	}
 	if err := checkService(service); err != nil {
-		return bluegreen.Record{}, err
+		return driver.Record{}, err
 	}
 	return s.read(service)
 }
@@ -111,7 +112,7 @@ func (s *Store) Load(ctx context.Context, service string) (bluegreen.Record, err
 // stored version differs, it writes nothing and returns an error with code
 // bluegreen.CodeConflict. If the state file is corrupt, it writes nothing
 // and returns the *CorruptError.
-func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
+func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -154,23 +155,23 @@ func (s *Store) Save(ctx context.Context, rec bluegreen.Record) (int64, error) {
 }
 
 // read loads and decodes the state file of service.
-func (s *Store) read(service string) (bluegreen.Record, error) {
+func (s *Store) read(service string) (driver.Record, error) {
 	path := s.path(service)
 	data, err := readFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return bluegreen.Record{Service: service}, nil
+		return driver.Record{Service: service}, nil
 	case errors.Is(err, fs.ErrPermission):
-		return bluegreen.Record{}, bluegreen.NewError(bluegreen.CodePermission, fmt.Errorf(
+		return driver.Record{}, bluegreen.NewError(bluegreen.CodePermission, fmt.Errorf(
 			"filestore: cannot read state file %s: %w; give the deploying user read and write access to it and to %s",
 			path, err, s.dir))
 	case err != nil:
-		return bluegreen.Record{}, fmt.Errorf("filestore: cannot read state file %s: %w; "+
+		return driver.Record{}, fmt.Errorf("filestore: cannot read state file %s: %w; "+
 			"if it is not a regular file, move it aside", path, err)
 	}
 	rec, err := decodeRecord(service, data)
 	if err != nil {
-		return bluegreen.Record{}, bluegreen.NewError(bluegreen.CodeFailedPrecondition, &CorruptError{Path: path, Err: err})
+		return driver.Record{}, bluegreen.NewError(bluegreen.CodeFailedPrecondition, &CorruptError{Path: path, Err: err})
 	}
 	return rec, nil
 }

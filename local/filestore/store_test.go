@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/bluegreentest"
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -26,28 +28,36 @@ func newStore(t *testing.T) *Store {
 }
 
 // fullRecord returns a record with every part set, so round trips cover them all.
-func fullRecord(service string) bluegreen.Record {
-	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	blue := bluegreen.Environment{Service: service, Slot: bluegreen.SlotA, DeploymentID: "d1",
-		Revision: bluegreen.Revision{Name: "web:1", Spec: json.RawMessage(`{"command":"app"}`)}}
-	green := bluegreen.Environment{Service: service, Slot: bluegreen.SlotB, DeploymentID: "d2",
-		Revision: bluegreen.Revision{Name: "web:2", Spec: json.RawMessage(`{"command":"app","args":["-v2"]}`)}}
-	return bluegreen.Record{
-		Service: service,
-		Lease:   bluegreen.Lease{Owner: "host/pid-1", Expires: start.Add(time.Minute)},
-		Live:    &blue,
-		Deployment: &bluegreen.DeploymentState{
-			ID: "d2", Phase: bluegreen.PhaseRollingBack, Stage: bluegreen.StageProductionTrafficShift, Step: 2,
-			Blue: &blue, Green: green,
-			Routes:   bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, 200), Test: bluegreen.SlotB},
-			Steps:    []bluegreen.Step{{Green: 100, Wait: time.Minute}, {Green: 200, Wait: time.Minute}, {Green: 1000}},
-			BakeTime: 5 * time.Minute,
-			Rollback: &bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "green-5xx", Reason: "5xx rate 3%",
-				Stage: bluegreen.StageProductionTrafficShift, Step: 2, At: start.Add(3 * time.Minute)},
-			Prepared: json.RawMessage(`{"minCapacity":2}`),
-			Started:  start,
-			Updated:  start.Add(3 * time.Minute),
-		},
+func fullRecord(service string) driver.Record { return bluegreentest.FullRecord(service) }
+
+// TestReadsFormatV1 reads a state file written before the Deployer's state
+// became opaque to stores: the record's live environment and deployment
+// become the state document, and an unfinished deployment is flagged.
+func TestReadsFormatV1(t *testing.T) {
+	v1 := `{"format":"bluegreen-filestore/1","record":{"service":"web","version":7,"lease":{"owner":"h/1","expires":"2025-03-01T12:01:00Z"},` +
+		`"live":{"service":"web","slot":"A","revision":{"name":"web:1"},"deploymentId":"d1"},` +
+		`"deployment":{"id":"d2","phase":"RUNNING","stage":"BAKE_TIME","green":{"service":"web","slot":"B","revision":{"name":"web:2"},"deploymentId":"d2"},"routes":{"production":{"a":0,"b":1000},"test":"B"},"started":"2025-03-01T12:00:00Z","updated":"2025-03-01T12:00:30Z"}}}`
+	rec, err := decodeRecord("web", []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := driver.Record{Service: "web", Version: 7, Unfinished: true,
+		Lease: driver.Lease{Owner: "h/1", Expires: time.Date(2025, 3, 1, 12, 1, 0, 0, time.UTC)}}
+	got := rec
+	got.State = nil
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+	s := newStore(t)
+	if err := os.WriteFile(s.path("web"), []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bluegreen.ReadState(t.Context(), s, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Live == nil || st.Live.Revision.Name != "web:1" || st.Deployment == nil || st.Deployment.ID != "d2" || st.Deployment.Finished || st.Deployment.Stage != bluegreen.StageBakeTime {
+		t.Errorf("state of a v1 file = %+v", st)
 	}
 }
 
@@ -57,7 +67,7 @@ func TestLoadMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(bluegreen.Record{Service: "web"}, got); diff != "" {
+	if diff := cmp.Diff(driver.Record{Service: "web"}, got); diff != "" {
 		t.Errorf("Load of a service without state (-want +got):\n%s", diff)
 	}
 }
@@ -111,13 +121,13 @@ func TestSaveVersions(t *testing.T) {
 			s := newStore(t)
 			ctx := t.Context()
 			for i := range tt.stored {
-				if _, err := s.Save(ctx, bluegreen.Record{Service: "web", Version: int64(i)}); err != nil {
+				if _, err := s.Save(ctx, driver.Record{Service: "web", Version: int64(i)}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			before, _ := os.ReadFile(filepath.Join(s.Dir(), "web.json"))
-			v, err := s.Save(ctx, bluegreen.Record{Service: "web", Version: tt.version,
-				Lease: bluegreen.Lease{Owner: "me"}})
+			v, err := s.Save(ctx, driver.Record{Service: "web", Version: tt.version,
+				Lease: driver.Lease{Owner: "me"}})
 			if tt.wantCode != bluegreen.CodeUnknown {
 				if code := bluegreen.ErrorCode(err); code != tt.wantCode {
 					t.Fatalf("Save = %d, %v; want code %v", v, err, tt.wantCode)
@@ -135,7 +145,7 @@ func TestSaveVersions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := bluegreen.Record{Service: "web", Version: tt.wantVer, Lease: bluegreen.Lease{Owner: "me"}}
+			want := driver.Record{Service: "web", Version: tt.wantVer, Lease: driver.Lease{Owner: "me"}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Load after Save (-want +got):\n%s", diff)
 			}
@@ -167,18 +177,24 @@ func TestConcurrentIncrements(t *testing.T) {
 	checkCounter(t, dir, "counter", workers*each)
 }
 
-// increment adds one to the record's counter (Deployment.Step) n times,
-// retrying on conflict as the Deployer does.
+// increment adds one to the record's counter (a number in its State) n
+// times, retrying on conflict as the Deployer does.
 func increment(ctx context.Context, s *Store, service string, n int) error {
 	for done := 0; done < n; {
 		rec, err := s.Load(ctx, service)
 		if err != nil {
 			return err
 		}
-		if rec.Deployment == nil {
-			rec.Deployment = &bluegreen.DeploymentState{ID: "counter", Stage: bluegreen.StagePreScaleUp}
+		var c struct{ Counter int }
+		if len(rec.State) > 0 {
+			if err := json.Unmarshal(rec.State, &c); err != nil {
+				return err
+			}
 		}
-		rec.Deployment.Step++
+		c.Counter++
+		if rec.State, err = json.Marshal(c); err != nil {
+			return err
+		}
 		if _, err := s.Save(ctx, rec); errors.Is(err, bluegreen.ErrConflict) {
 			continue
 		} else if err != nil {
@@ -199,9 +215,10 @@ func checkCounter(t *testing.T, dir, service string, want int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Deployment == nil || rec.Deployment.Step != want || rec.Version != int64(want) {
-		t.Errorf("after %d increments: version %d, counter %+v; want both %d (an update was lost)",
-			want, rec.Version, rec.Deployment, want)
+	var c struct{ Counter int }
+	if err := json.Unmarshal(rec.State, &c); err != nil || c.Counter != want || rec.Version != int64(want) {
+		t.Errorf("after %d increments: version %d, state %s; want both %d (an update was lost)",
+			want, rec.Version, rec.State, want)
 	}
 }
 
@@ -238,7 +255,7 @@ func TestServiceNames(t *testing.T) {
 			ctx := t.Context()
 			_, loadErr := s.Load(ctx, tt.name)
 			_, qErr := s.Quarantine(ctx, tt.name)
-			_, saveErr := s.Save(ctx, bluegreen.Record{Service: tt.name})
+			_, saveErr := s.Save(ctx, driver.Record{Service: tt.name})
 			_, pathErr := s.Path(tt.name)
 			for op, err := range map[string]error{"Load": loadErr, "Save": saveErr, "Quarantine": qErr, "Path": pathErr} {
 				if tt.ok && err != nil {
@@ -272,7 +289,7 @@ func TestList(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	for _, name := range []string{"web", "api", "worker"} {
-		if _, err := s.Save(ctx, bluegreen.Record{Service: name}); err != nil {
+		if _, err := s.Save(ctx, driver.Record{Service: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,16 +318,16 @@ func TestSaveWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.Save(ctx, bluegreen.Record{Service: "web"}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Save(ctx, driver.Record{Service: "web"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Save while another holds the lock = %v, want a deadline error", err)
 	}
 	// Another service's lock is independent.
-	if _, err := s.Save(t.Context(), bluegreen.Record{Service: "api"}); err != nil {
+	if _, err := s.Save(t.Context(), driver.Record{Service: "api"}); err != nil {
 		t.Fatalf("Save of another service while web is locked: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.Save(t.Context(), bluegreen.Record{Service: "web"})
+		_, err := s.Save(t.Context(), driver.Record{Service: "web"})
 		done <- err
 	}()
 	unlock()
@@ -331,7 +348,7 @@ func TestCanceledContext(t *testing.T) {
 	if _, err := s.Load(ctx, "web"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Load = %v, want context.Canceled", err)
 	}
-	if _, err := s.Save(ctx, bluegreen.Record{Service: "web"}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Save(ctx, driver.Record{Service: "web"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Save = %v, want context.Canceled", err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir(), "web.json")); !errors.Is(err, os.ErrNotExist) {
@@ -355,7 +372,7 @@ func TestOpenErrors(t *testing.T) {
 func TestSaveTooLarge(t *testing.T) {
 	s := newStore(t)
 	rec := fullRecord("web")
-	rec.Deployment.Prepared = json.RawMessage(`"` + strings.Repeat("x", maxFileSize) + `"`)
+	rec.State = json.RawMessage(`"` + strings.Repeat("x", maxFileSize) + `"`)
 	if _, err := s.Save(t.Context(), rec); !errors.Is(err, bluegreen.ErrInvalid) || !strings.Contains(err.Error(), "bytes") {
 		t.Errorf("Save of a %d-byte record = %v, want ErrInvalid naming the size", maxFileSize, err)
 	}

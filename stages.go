@@ -139,3 +139,81 @@ func (s *Stage) UnmarshalText(b []byte) error {
 	*s = v
 	return nil
 }
+
+// position is one place in a deployment's lifecycle: a stage, and for the
+// two production shift stages the step. The engine walks a deployment's
+// positions in order (from the first, or from where a crashed owner stood)
+// and Plan walks the same positions, so the two cannot drift apart.
+type position struct {
+	Stage Stage
+	Step  int
+	// Skip says why the stage does nothing in this deployment; empty if it runs.
+	Skip string
+}
+
+// schedule returns the positions of a deployment after RECONCILE_SERVICE:
+// every stage once, the two shift stages once per production step, and
+// BAKE_TIME skipped when there is no blue to return to.
+func schedule(steps []Step, firstDeployment bool) []position {
+	ps := make([]position, 0, 8+2*len(steps))
+	for s := StagePreScaleUp; s <= StageCleanUp; s++ {
+		switch s {
+		case StagePreProductionTrafficShift:
+			for i := range steps {
+				ps = append(ps, position{Stage: StagePreProductionTrafficShift, Step: i + 1}, position{Stage: StageProductionTrafficShift, Step: i + 1})
+			}
+		case StageProductionTrafficShift:
+		case StageBakeTime:
+			p := position{Stage: s}
+			if firstDeployment {
+				p.Skip = "first deployment: there is no blue to return to"
+			}
+			ps = append(ps, p)
+		default:
+			ps = append(ps, position{Stage: s})
+		}
+	}
+	return ps
+}
+
+// resumeAt returns the index in ps of the position a persisted deployment
+// stood at (stage and step), so that a successor runs it again and goes on
+// from there. Every stage's action is idempotent, so running the last one
+// again is safe.
+func resumeAt(ps []position, stage Stage, step int) int {
+	for i, p := range ps {
+		if p.Stage > stage || (p.Stage == stage && p.Step >= step) {
+			return i
+		}
+	}
+	return len(ps)
+}
+
+// stageDef is what a stage does. The engine, for each position: handles a
+// pending command, persists the position if the stage acts on a backend
+// (persist), reports STAGE_STARTED, runs act, runs the stage's hooks, runs
+// after, and reports STAGE_FINISHED. Plan reads the same table.
+type stageDef struct {
+	// persist saves the position before the stage acts, so a crash from
+	// then on is resumed or rolled back from it.
+	persist bool
+	// act runs before the stage's hooks; after runs after them.
+	act, after func(r *run, p position) error
+	// planAct and planAfter describe act and after for Plan.
+	planAct, planAfter func(pl *planner, p position)
+}
+
+// lifecycle is the stage table. RECONCILE_SERVICE is run apart (reconcile.go):
+// it decides what the rest of the table is run on.
+var lifecycle = [numStages + 1]stageDef{
+	StagePreScaleUp:                 {act: (*run).prepare},
+	StageScaleUp:                    {persist: true, act: (*run).scaleUp},
+	StagePostScaleUp:                {act: (*run).waitGreenHealthy},
+	StageTestTrafficShift:           {act: (*run).shiftTestTraffic, planAct: (*planner).testTraffic},
+	StagePostTestTrafficShift:       {},
+	StagePreProductionTrafficShift:  {},
+	StageProductionTrafficShift:     {act: (*run).shiftProductionStep, after: (*run).bakeStep, planAct: (*planner).productionStep, planAfter: (*planner).stepWait},
+	StagePostProductionTrafficShift: {act: (*run).markShiftDone},
+	StageBakeTime:                   {act: (*run).bake, planAct: (*planner).bake},
+	StageCleanUp:                    {persist: true, act: (*run).cleanUp},
+}

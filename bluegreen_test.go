@@ -238,10 +238,10 @@ func TestRollbackTriggers(t *testing.T) {
 				}
 			},
 			tail: slices.Concat([]string{"MONITOR_FIRED PRODUCTION_TRAFFIC_SHIFT#2 5xx-rate"},
-				slices.Concat([]string{"ROLLBACK_STARTED PRODUCTION_TRAFFIC_SHIFT#2 MONITOR 5xx-rate"},
+				slices.Concat([]string{"ROLLBACK_STARTED PRODUCTION_TRAFFIC_SHIFT#2 MONITOR monitor"},
 					rollbackTail("", "", "PRODUCTION_TRAFFIC_SHIFT#2")[1:])),
-			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "5xx-rate", Stage: bluegreen.StageProductionTrafficShift, Step: 2,
-				Reason: "green 5xx rate 4% over 1% for 200 requests"}},
+			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "monitor", Stage: bluegreen.StageProductionTrafficShift, Step: 2,
+				Reason: "alarm 5xx-rate: green 5xx rate 4% over 1% for 200 requests"}},
 		{name: "hook fails at PRODUCTION_TRAFFIC_SHIFT", hooks: failingHook(bluegreen.StageProductionTrafficShift),
 			tail: slices.Insert(rollbackTail("HOOK", "check", "PRODUCTION_TRAFFIC_SHIFT#1"), 3,
 				"HOOK_CALLED PRODUCTION_TRAFFIC_SHIFT check try 1 (rollback)", "HOOK_ANSWERED PRODUCTION_TRAFFIC_SHIFT check FAILED (rollback)"),
@@ -255,9 +255,9 @@ func TestRollbackTriggers(t *testing.T) {
 					mon.Fire("latency-p99", "")
 				}
 			},
-			tail: slices.Concat([]string{"MONITOR_FIRED BAKE_TIME latency-p99", "ROLLBACK_STARTED BAKE_TIME MONITOR latency-p99"},
+			tail: slices.Concat([]string{"MONITOR_FIRED BAKE_TIME latency-p99", "ROLLBACK_STARTED BAKE_TIME MONITOR monitor"},
 				rollbackTail("", "", "BAKE_TIME")[1:]),
-			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "latency-p99", Stage: bluegreen.StageBakeTime, Reason: "alarm latency-p99 fired"}},
+			why: bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "monitor", Stage: bluegreen.StageBakeTime, Reason: "alarm latency-p99 fired"}},
 		{name: "manual rollback during bake time",
 			act: func(t *testing.T, dep func() *bluegreen.Deployment, _ *bluegreentest.Monitor, ev bluegreen.Event) {
 				if ev.Kind == bluegreen.EventStageStarted && ev.Stage == bluegreen.StageBakeTime {
