@@ -37,6 +37,11 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	if ts := s.find(svc.TaskSets, env); ts != nil {
 		return nil // created by an earlier call
 	}
+	if svc.DesiredCount == 0 {
+		// A task set is sized from the service's desired count: it would
+		// have no tasks and never become healthy.
+		return bluegreen.NewError(bluegreen.CodeFailedPrecondition, &ZeroDesiredError{Cluster: s.Cluster, Service: s.Name})
+	}
 	in := &ecs.CreateTaskSetInput{
 		Cluster:     aws.String(s.Cluster),
 		Service:     aws.String(s.Name),
@@ -54,12 +59,16 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	if err != nil {
 		return fmt.Errorf("ecscompute: %s: create task set: %w", env, err)
 	}
-	id := aws.ToString(out.TaskSet.Id)
+	created := out.TaskSet
+	if created == nil {
+		return fmt.Errorf("ecscompute: %s: CreateTaskSet returned no task set", env)
+	}
+	id := aws.ToString(created.Id)
 	c.log.InfoContext(ctx, "ecscompute: task set created", "service", env.Service, "slot", env.Slot, "deployment", env.DeploymentID,
 		"taskSet", id, "taskDefinition", spec.TaskDefinition)
 	if !slices.ContainsFunc(svc.TaskSets, func(ts ecstypes.TaskSet) bool { return aws.ToString(ts.Status) == statusPrimary }) {
 		// A service's first task set: nothing else can be primary.
-		return c.makePrimary(ctx, s, env, id)
+		return c.makePrimary(ctx, s, env, created)
 	}
 	return nil
 }
@@ -115,14 +124,22 @@ func (c *Compute) lookup(ctx context.Context, env bluegreen.Environment) (Servic
 	return s, sets, s.find(sets, env), nil
 }
 
-// find returns env's task set among sets: the one whose external id is the
-// deployment id and whose target group is the slot's, preferring one that is
-// not draining.
+// find returns env's task set among sets, among those registered in the
+// slot's target group: the one whose task-set id or ARN is the deployment id
+// (an adopted task set, see Discover), or else the one whose external id is
+// the deployment id, preferring one that is not draining.
 func (s Service) find(sets []ecstypes.TaskSet, env bluegreen.Environment) *ecstypes.TaskSet {
+	tg := s.targetGroup(env.Slot)
 	var found *ecstypes.TaskSet
 	for i := range sets {
 		ts := &sets[i]
-		if aws.ToString(ts.ExternalId) != env.DeploymentID || !inTargetGroup(*ts, s.targetGroup(env.Slot)) {
+		if !inTargetGroup(*ts, tg) {
+			continue
+		}
+		if aws.ToString(ts.Id) == env.DeploymentID || aws.ToString(ts.TaskSetArn) == env.DeploymentID {
+			return ts
+		}
+		if aws.ToString(ts.ExternalId) != env.DeploymentID {
 			continue
 		}
 		if found == nil || aws.ToString(found.Status) == statusDraining && aws.ToString(ts.Status) != statusDraining {
@@ -152,7 +169,7 @@ func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) erro
 	id := aws.ToString(ts.Id)
 	if aws.ToString(ts.Status) == statusPrimary {
 		if next := s.successor(sets, env); next != nil {
-			if err := c.makePrimary(ctx, s, env, aws.ToString(next.Id)); err != nil {
+			if err := c.makePrimary(ctx, s, env, next); err != nil {
 				return err
 			}
 		}
@@ -191,30 +208,41 @@ func (s Service) successor(sets []ecstypes.TaskSet, env bluegreen.Environment) *
 	return next
 }
 
-// Promote makes env's task set the service's primary task set, as ScaleDown
-// of the other slot does. It is idempotent. Use it to make green primary
-// before blue is scaled down.
-func (c *Compute) Promote(ctx context.Context, env bluegreen.Environment) error {
+// SetPrimary makes env's task set the service's primary task set
+// (UpdateServicePrimaryTaskSet, naming the task set by its ARN). It
+// implements bluegreen.PrimarySetter: the Deployer calls it with green in
+// CLEAN_UP before blue is removed, and with blue in a rollback that had made
+// green primary. It is idempotent: a task set that is primary already is
+// left alone, without a call. An environment without a running task set is
+// an error with CodeNotFound.
+func (c *Compute) SetPrimary(ctx context.Context, env bluegreen.Environment) error {
 	s, _, ts, err := c.lookup(ctx, env)
 	if err != nil {
 		return err
 	}
 	if ts == nil || aws.ToString(ts.Status) == statusDraining {
-		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s has no running task set to promote", env))
+		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s (deployment %s) has no running task set to make primary", env, env.DeploymentID))
 	}
 	if aws.ToString(ts.Status) == statusPrimary {
 		return nil
 	}
-	return c.makePrimary(ctx, s, env, aws.ToString(ts.Id))
+	return c.makePrimary(ctx, s, env, ts)
 }
 
-func (c *Compute) makePrimary(ctx context.Context, s Service, env bluegreen.Environment, id string) error {
-	_, err := c.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
-		Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), PrimaryTaskSet: aws.String(id)})
-	if err != nil {
-		return fmt.Errorf("ecscompute: %s: make task set %s primary: %w", env, id, err)
+// makePrimary makes ts the service's primary task set. It names the task
+// set by its ARN: the API takes the id or the ARN, and emulators differ in
+// which they accept.
+func (c *Compute) makePrimary(ctx context.Context, s Service, env bluegreen.Environment, ts *ecstypes.TaskSet) error {
+	ref := aws.ToString(ts.TaskSetArn)
+	if ref == "" {
+		ref = aws.ToString(ts.Id)
 	}
-	c.log.InfoContext(ctx, "ecscompute: primary task set changed", "service", env.Service, "taskSet", id)
+	_, err := c.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
+		Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), PrimaryTaskSet: aws.String(ref)})
+	if err != nil {
+		return fmt.Errorf("ecscompute: %s: make task set %s primary: %w", env, aws.ToString(ts.Id), err)
+	}
+	c.log.InfoContext(ctx, "ecscompute: primary task set changed", "service", env.Service, "slot", env.Slot, "taskSet", aws.ToString(ts.Id))
 	return nil
 }
 
