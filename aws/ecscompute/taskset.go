@@ -154,10 +154,11 @@ func inTargetGroup(ts ecstypes.TaskSet, tg string) bool {
 }
 
 // ScaleDown scales env's task set to zero and deletes it. If env's task set
-// is primary and the other slot has a task set running, that one is made
-// primary first: this is how green becomes primary when the Deployer's
-// CLEAN_UP removes blue. A task set that is gone or draining is already
-// scaled down.
+// is still primary and the other slot has a task set running, that one is
+// made primary first, so the service is never left without a primary task
+// set while one runs (the Deployer has normally called SetPrimary with
+// green before CLEAN_UP removes blue). A task set that is gone or draining
+// is already scaled down.
 func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) error {
 	s, sets, ts, err := c.lookup(ctx, env)
 	if err != nil {
