@@ -117,8 +117,10 @@ func revisionOf(ts ecstypes.TaskSet) bluegreen.Revision {
 	if _, after, ok := strings.Cut(taskDef, ":task-definition/"); ok {
 		name = after
 	}
-	if name == "" {
-		return bluegreen.Revision{Name: aws.ToString(ts.Id)}
+	if strings.TrimSpace(name) == "" {
+		// ECS always reports a task definition; name the task set instead
+		// rather than return a revision without a name.
+		return bluegreen.Revision{Name: cmp.Or(strings.TrimSpace(aws.ToString(ts.Id)), "task set without a task definition")}
 	}
 	spec := Spec{TaskDefinition: taskDef, PlatformVersion: aws.ToString(ts.PlatformVersion)}
 	for _, c := range ts.CapacityProviderStrategy {
