@@ -441,3 +441,50 @@ func TestZeroDesiredFailsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestScaleUpRefusesAnOccupiedSlot checks that green is not started in a
+// target group where another deployment's task set still has tasks: they
+// would take green's traffic beside green's own. A task set there that runs
+// nothing (scaled to 0%, or draining) does not stand in the way.
+func TestScaleUpRefusesAnOccupiedSlot(t *testing.T) {
+	zero := 0.0
+	tests := []struct {
+		name     string
+		occupant legacy
+		refused  bool
+	}{
+		{"another tool's task set with tasks", legacy{taskDef: "web:7", targetGroup: "B"}, true},
+		{"a task set of an earlier deployment, primary", legacy{externalID: "d0", taskDef: "web:6", targetGroup: "B", primary: true}, true},
+		{"a task set scaled to 0%", legacy{externalID: "d0", taskDef: "web:6", targetGroup: "B", scale: &zero}, false},
+		{"a task set draining", legacy{externalID: "d0", taskDef: "web:6", targetGroup: "B", deleted: true}, false},
+		{"a task set in the other slot", legacy{taskDef: "web:7", targetGroup: "A", primary: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStack(t, stackOptions{manualClock: true, drainDelay: time.Minute})
+			occupant := st.createLegacy(t, tt.occupant)
+			before := len(st.taskSets(t))
+			err := st.compute.ScaleUp(context.Background(), env(bluegreen.SlotB, "d1", "web:8"))
+			created := len(st.taskSets(t)) - before
+			if !tt.refused {
+				if err != nil || created != 1 {
+					t.Fatalf("ScaleUp = %v, %d task sets created; want green created", err, created)
+				}
+				return
+			}
+			var ue *ecscompute.SlotInUseError
+			if !errors.As(err, &ue) || !errors.Is(err, bluegreen.ErrFailedPrecondition) || st.compute.ErrorCode(ue) != bluegreen.CodeFailedPrecondition {
+				t.Fatalf("ScaleUp = %v; want a SlotInUseError with CodeFailedPrecondition", err)
+			}
+			want := ecscompute.SlotInUseError{Cluster: "prod", Service: "web", Slot: bluegreen.SlotB, TargetGroup: st.service.TargetGroupB,
+				TaskSet: *occupant.TaskSetArn, Status: map[bool]string{false: "ACTIVE", true: "PRIMARY"}[tt.occupant.primary],
+				TaskDefinition: taskDefARN(tt.occupant.taskDef), Running: 3}
+			if diff := cmp.Diff(want, *ue); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			if created != 0 {
+				t.Errorf("%d task sets created, want none", created)
+			}
+		})
+	}
+}

@@ -11,7 +11,10 @@
 //     desired count, with the deployment id as external id and a client token
 //     derived from the service, deployment id and slot, so a retried call
 //     creates nothing twice. The revision's Spec (see Spec) gives the task
-//     definition and the launch options passed through to ECS.
+//     definition and the launch options passed through to ECS. If another
+//     deployment's task set still has tasks in the slot's target group, its
+//     tasks would take green's traffic beside green's own: ScaleUp creates
+//     nothing and returns a *SlotInUseError naming it.
 //   - Status reads the task set (DescribeTaskSets: computed desired count,
 //     running count) and the health of its target group's targets
 //     (DescribeTargetHealth). While tasks are missing it also looks for tasks

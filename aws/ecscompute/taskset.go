@@ -37,6 +37,9 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	if ts := s.find(svc.TaskSets, env); ts != nil {
 		return nil // created by an earlier call
 	}
+	if other := s.occupant(svc.TaskSets, env.Slot); other != nil {
+		return bluegreen.NewError(bluegreen.CodeFailedPrecondition, occupiedError(s, env, other))
+	}
 	if svc.DesiredCount == 0 {
 		// A task set is sized from the service's desired count: it would
 		// have no tasks and never become healthy.
@@ -71,6 +74,52 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 		return c.makePrimary(ctx, s, env, created)
 	}
 	return nil
+}
+
+// occupant returns a task set of another deployment that has tasks (or is
+// meant to) in slot's target group: green's traffic would reach its tasks
+// too. Draining task sets and task sets scaled to 0% do not count.
+func (s Service) occupant(sets []ecstypes.TaskSet, slot bluegreen.Slot) *ecstypes.TaskSet {
+	for i := range sets {
+		ts := &sets[i]
+		if aws.ToString(ts.Status) != statusDraining && inTargetGroup(*ts, s.targetGroup(slot)) && (ts.ComputedDesiredCount > 0 || ts.RunningCount > 0) {
+			return ts
+		}
+	}
+	return nil
+}
+
+// SlotInUseError reports that green's slot is taken: its target group
+// already has a task set of another deployment with tasks, whose tasks
+// would take green's traffic (production's, once green has it) beside
+// green's own. ScaleUp returns it and creates nothing. Its code is
+// bluegreen.CodeFailedPrecondition.
+type SlotInUseError struct {
+	// Cluster and Service name the ECS service; Slot and TargetGroup the
+	// slot green was to run in.
+	Cluster, Service string
+	Slot             bluegreen.Slot
+	TargetGroup      string
+	// TaskSet is the other task set's ARN (or id), Status its status,
+	// TaskDefinition what it runs and Running its running tasks.
+	TaskSet, Status, TaskDefinition string
+	Running                         int
+}
+
+func (e *SlotInUseError) Error() string {
+	return fmt.Sprintf("ecscompute: slot %s of ECS service %s in cluster %s is in use: its target group %s already has task set %s "+
+		"(%s, task definition %s, %d tasks running) of another deployment, whose tasks would keep taking the slot's traffic beside green's; "+
+		"remove that task set (scale it to 0%% and delete it) or route production to it and deploy into the other slot",
+		e.Slot, e.Service, e.Cluster, e.TargetGroup, e.TaskSet, e.Status, e.TaskDefinition, e.Running)
+}
+
+func occupiedError(s Service, env bluegreen.Environment, ts *ecstypes.TaskSet) *SlotInUseError {
+	ref := aws.ToString(ts.TaskSetArn)
+	if ref == "" {
+		ref = aws.ToString(ts.Id)
+	}
+	return &SlotInUseError{Cluster: s.Cluster, Service: s.Name, Slot: env.Slot, TargetGroup: s.targetGroup(env.Slot),
+		TaskSet: ref, Status: aws.ToString(ts.Status), TaskDefinition: aws.ToString(ts.TaskDefinition), Running: int(ts.RunningCount)}
 }
 
 // describeService reads the service and checks that its task sets can be
