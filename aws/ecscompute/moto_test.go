@@ -15,13 +15,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestTaskSetsAgainstMoto checks the adapter's ECS calls against moto's
-// ECS, a second opinion on the wire shapes: task sets are created once per
-// environment with the external id and target group, found again, deleted,
-// and a service that is not EXTERNAL is refused. (moto does not run tasks,
-// so readiness is not checked here.)
-func TestTaskSetsAgainstMoto(t *testing.T) {
+// TestAgainstMoto checks the adapter's ECS calls against moto's ECS, a
+// second opinion on the wire shapes, with one moto server for its subtests.
+// (moto does not run tasks, so readiness is not checked.)
+func TestAgainstMoto(t *testing.T) {
 	base := awsfake.StartMoto(t)
+	t.Run("TaskSets", func(t *testing.T) { taskSetsAgainstMoto(t, base) })
+	t.Run("Adoption", func(t *testing.T) { adoptionAgainstMoto(t, base) })
+}
+
+// taskSetsAgainstMoto checks that task sets are created once per
+// environment with the external id and target group, found again, deleted,
+// and that a service that is not EXTERNAL is refused.
+func taskSetsAgainstMoto(t *testing.T, base string) {
 	ctx := context.Background()
 	cfg := awsfake.Config(base)
 	client := ecs.NewFromConfig(cfg)
@@ -81,18 +87,17 @@ func TestTaskSetsAgainstMoto(t *testing.T) {
 	}
 }
 
-// TestAdoptionAgainstMoto checks Discover and SetPrimary against moto's ECS:
-// a task set another tool created (no external id) and made primary is
+// adoptionAgainstMoto checks Discover and SetPrimary, in a cluster of its
+// own: a task set another tool created (no external id) and made primary is
 // found, keyed by its task-set id, and primary moves to green and back by
 // ARN. moto matches only a task set's ARN when it marks the primary one
 // (given an id, it demotes every task set), which is why SetPrimary names
 // the task set by its ARN.
-func TestAdoptionAgainstMoto(t *testing.T) {
-	base := awsfake.StartMoto(t)
+func adoptionAgainstMoto(t *testing.T, base string) {
 	ctx := context.Background()
 	cfg := awsfake.Config(base)
 	client := ecs.NewFromConfig(cfg)
-	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("legacy")}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // web:1 and web:2
@@ -102,19 +107,19 @@ func TestAdoptionAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), DesiredCount: aws.Int32(2),
+	_, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("legacy"), ServiceName: aws.String("web"), DesiredCount: aws.Int32(2),
 		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeExternal}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := ecscompute.Service{Cluster: "prod", TargetGroupA: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/1",
+	svc := ecscompute.Service{Cluster: "legacy", TargetGroupA: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/1",
 		TargetGroupB: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b/2", ContainerName: "app", ContainerPort: 8080}
-	legacy, err := client.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: aws.String("web:1"),
+	legacy, err := client.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String("legacy"), Service: aws.String("web"), TaskDefinition: aws.String("web:1"),
 		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(svc.TargetGroupA), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+	if _, err := client.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{Cluster: aws.String("legacy"), Service: aws.String("web"),
 		PrimaryTaskSet: legacy.TaskSet.TaskSetArn}); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +141,7 @@ func TestAdoptionAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	statuses := func() map[string]string {
-		out, err := client.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{Cluster: aws.String("prod"), Service: aws.String("web")})
+		out, err := client.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{Cluster: aws.String("legacy"), Service: aws.String("web")})
 		if err != nil {
 			t.Fatal(err)
 		}
