@@ -194,6 +194,22 @@ func (e *NotExternalError) Error() string {
 		e.Service, e.Cluster, e.Controller)
 }
 
+// ZeroDesiredError reports an ECS service whose desired count is 0: its
+// task sets are sized from it, so a new task set would run no tasks and
+// never become healthy. Its code is bluegreen.CodeFailedPrecondition.
+type ZeroDesiredError struct {
+	Cluster, Service string
+}
+
+func (e *ZeroDesiredError) Error() string { return "ecscompute: " + e.problem() }
+
+func (e *ZeroDesiredError) problem() string {
+	return fmt.Sprintf("ECS service %s in cluster %s has a desired count of 0, and its task sets are sized from it (desired count × scale); "+
+		"set the service's desired count above 0 (aws ecs update-service --cluster %s --service %s --desired-count N), "+
+		"and if Application Auto Scaling manages it, a minimum capacity above 0",
+		e.Service, e.Cluster, e.Cluster, e.Service)
+}
+
 // lastPart returns the name in a short name or an ARN ("…/name").
 func lastPart(s string) string {
 	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.HasPrefix(s, "arn:") {

@@ -31,11 +31,18 @@ var codes = awserr.Codes{
 // responses and connection failures CodeTransient, missing clusters,
 // services and task sets CodeNotFound, missing permissions CodePermission,
 // bad parameters CodeInvalid, and a service whose deployment controller is
-// not EXTERNAL (NotExternalError) or that is not ACTIVE
-// CodeFailedPrecondition.
+// not EXTERNAL (NotExternalError), that is not ACTIVE, whose desired count
+// is 0 (ZeroDesiredError), that has a task set in no slot
+// (TaskSetSlotError) or another deployment's task set in green's slot
+// (SlotInUseError) CodeFailedPrecondition.
 func (c *Compute) ErrorCode(err error) bluegreen.Code {
-	var ne *NotExternalError
-	if errors.As(err, &ne) {
+	var (
+		ne *NotExternalError
+		ze *ZeroDesiredError
+		se *TaskSetSlotError
+		ue *SlotInUseError
+	)
+	if errors.As(err, &ne) || errors.As(err, &ze) || errors.As(err, &se) || errors.As(err, &ue) {
 		return bluegreen.CodeFailedPrecondition
 	}
 	return awserr.Classify(err, codes)

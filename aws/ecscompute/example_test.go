@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
@@ -87,4 +89,55 @@ func Example() {
 	}
 	fmt.Printf("desired %d, running %d, healthy %d, ready %v\n", st.Desired, st.Running, st.Healthy, st.Ready())
 	// Output: desired 2, running 2, healthy 2, ready true
+}
+
+// A service that already serves traffic from a task set another tool
+// created: Discover finds it, in its slot, and keys it so that Status,
+// ScaleDown and SetPrimary find it again. (The Deployer calls Discover
+// itself on a service it has no record of; this shows what it sees.)
+func ExampleCompute_Discover() {
+	ctx := context.Background()
+	var closers awsfake.Closers
+	defer closers.Close()
+	ecsFake := awsfake.NewECS(&closers, awsfake.ECSOptions{})
+	elbFake := awsfake.NewELBv2(&closers, awsfake.ELBv2Options{})
+	elbFake.AddTargetSource(ecsFake)
+	if err := ecsFake.CreateService(awsfake.ECSService{Cluster: "prod", Name: "web", DesiredCount: 2, DeploymentController: "EXTERNAL"}); err != nil {
+		log.Fatal(err)
+	}
+	tgA, tgB := elbFake.CreateTargetGroup("web-a", 8080), elbFake.CreateTargetGroup("web-b", 8080)
+	client := ecs.NewFromConfig(awsfake.Config(ecsFake.URL))
+
+	// What another tool did before: a task set in slot A's target group,
+	// without an external id, made primary.
+	legacy, err := client.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		TaskDefinition: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/web:41"), LaunchType: ecstypes.LaunchTypeFargate,
+		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tgA), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := client.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{Cluster: aws.String("prod"), Service: aws.String("web"),
+		PrimaryTaskSet: legacy.TaskSet.TaskSetArn}); err != nil {
+		log.Fatal(err)
+	}
+
+	compute, err := ecscompute.New(ecscompute.Options{
+		ECS: client,
+		ELB: elbv2.NewFromConfig(awsfake.Config(elbFake.URL)),
+		Services: map[string]ecscompute.Service{
+			"web": {Cluster: "prod", TargetGroupA: tgA, TargetGroupB: tgB, ContainerName: "app", ContainerPort: 8080},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	found, err := compute.Discover(ctx, "web")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, f := range found {
+		keyedByID := f.Environment.DeploymentID == aws.ToString(legacy.TaskSet.Id)
+		fmt.Printf("%v: primary %v, ready %v, keyed by its task-set id %v\n", f.Environment, f.Primary, f.Status.Ready(), keyedByID)
+	}
+	// Output: web:41 in slot A: primary true, ready true, keyed by its task-set id true
 }

@@ -40,6 +40,8 @@ type stackOptions struct {
 	manualClock  bool          // step time by hand instead of real time
 	noAutoScaler bool          // no AutoScaling client in the Options
 	configure    func(*ecscompute.Service)
+	// wrapECS, if set, wraps the ECS client the Compute uses.
+	wrapECS func(ecscompute.ECSAPI) ecscompute.ECSAPI
 }
 
 // clock is a clock a test steps by hand; when real, it is time.Now. The
@@ -92,8 +94,12 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.configure != nil {
 		o.configure(&st.service)
 	}
+	var ecsAPI ecscompute.ECSAPI = ecs.NewFromConfig(awsfake.Config(st.ecs.URL))
+	if o.wrapECS != nil {
+		ecsAPI = o.wrapECS(ecsAPI)
+	}
 	opts := ecscompute.Options{
-		ECS:      ecs.NewFromConfig(awsfake.Config(st.ecs.URL)),
+		ECS:      ecsAPI,
 		ELB:      elbv2.NewFromConfig(awsfake.Config(st.elb.URL)),
 		Services: map[string]ecscompute.Service{"web": st.service},
 		Logger:   quiet,

@@ -132,7 +132,7 @@ func TestPrimaryTaskSetMovesToGreenAtCleanUp(t *testing.T) {
 			map[string]string{"d2/web:2": "PRIMARY", "d3/web:3": "ACTIVE"}},
 		{"rollback scales green down: blue stays primary", func() error { return st.compute.ScaleDown(ctx, third) },
 			map[string]string{"d2/web:2": "PRIMARY"}},
-		{"promote is idempotent", func() error { return st.compute.Promote(ctx, second) },
+		{"SetPrimary of the primary is idempotent", func() error { return st.compute.SetPrimary(ctx, second) },
 			map[string]string{"d2/web:2": "PRIMARY"}},
 	}
 	for _, s := range steps {
@@ -143,8 +143,8 @@ func TestPrimaryTaskSetMovesToGreenAtCleanUp(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", s.name, diff)
 		}
 	}
-	if err := st.compute.Promote(ctx, third); !errors.Is(err, bluegreen.ErrNotFound) {
-		t.Errorf("Promote of a deleted task set = %v, want ErrNotFound", err)
+	if err := st.compute.SetPrimary(ctx, third); !errors.Is(err, bluegreen.ErrNotFound) {
+		t.Errorf("SetPrimary of a deleted task set = %v, want ErrNotFound", err)
 	}
 }
 

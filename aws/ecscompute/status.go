@@ -17,8 +17,11 @@ import (
 // count, and how many targets of its slot's target group pass their health
 // checks (at most the running count). An environment without a task set
 // reports the zero Status; a deleted one that still drains reports Failed
-// with its remaining tasks until they are gone. While tasks are missing, Status looks for tasks of the task
-// set that failed, and reports Failed once Service.FailedTasks have.
+// with its remaining tasks until they are gone. A task set computed at zero
+// tasks (the service's desired count is 0, or the task set is scaled to 0%)
+// can never become healthy and reports Failed at once, saying which and how
+// to fix it. While tasks are missing, Status looks for tasks of the task set
+// that failed, and reports Failed once Service.FailedTasks have.
 func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegreen.Status, error) {
 	s, _, ts, err := c.lookup(ctx, env)
 	if err != nil {
@@ -27,6 +30,11 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 	if ts == nil {
 		return bluegreen.Status{}, nil
 	}
+	return c.status(ctx, s, env.Slot, ts)
+}
+
+// status reports the status of task set ts, registered in slot's target group.
+func (c *Compute) status(ctx context.Context, s Service, slot bluegreen.Slot, ts *ecstypes.TaskSet) (bluegreen.Status, error) {
 	running := int(ts.RunningCount)
 	if aws.ToString(ts.Status) == statusDraining {
 		if running == 0 {
@@ -38,8 +46,12 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 	}
 	st := bluegreen.Status{Desired: int(ts.ComputedDesiredCount), Running: running}
 	var reasons []string
+	if st.Desired == 0 {
+		st.Failed = true
+		reasons = append(reasons, zeroReason(s, ts))
+	}
 	if running > 0 {
-		healthy, why, err := c.healthy(ctx, s.targetGroup(env.Slot))
+		healthy, why, err := c.healthy(ctx, s.targetGroup(slot))
 		if err != nil {
 			return bluegreen.Status{}, err
 		}
@@ -67,6 +79,20 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 		st.Reason = strings.Join(reasons, "; ")
 	}
 	return st, nil
+}
+
+// zeroReason says why a task set that is not draining is computed at zero
+// tasks, and how to fix it. ECS computes a task set's desired count as the
+// service's desired count times the task set's scale, rounded up, so it is
+// zero only when one of them is.
+func zeroReason(s Service, ts *ecstypes.TaskSet) string {
+	id := aws.ToString(ts.Id)
+	if ts.Scale != nil && ts.Scale.Value == 0 {
+		return fmt.Sprintf("task set %s is scaled to 0%% and runs no tasks, so it can never become healthy: "+
+			"it was being scaled down or removed (a rollback, a clean-up, or by hand); scale it back up "+
+			"(aws ecs update-task-set --scale unit=PERCENT,value=100) or deploy a new revision", id)
+	}
+	return fmt.Sprintf("task set %s runs no tasks, so it can never become healthy: %s", id, (&ZeroDesiredError{Cluster: s.Cluster, Service: s.Name}).problem())
 }
 
 // healthy counts the healthy targets of a target group and says why the

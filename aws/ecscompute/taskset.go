@@ -37,6 +37,14 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	if ts := s.find(svc.TaskSets, env); ts != nil {
 		return nil // created by an earlier call
 	}
+	if other := s.occupant(svc.TaskSets, env.Slot); other != nil {
+		return bluegreen.NewError(bluegreen.CodeFailedPrecondition, occupiedError(s, env, other))
+	}
+	if svc.DesiredCount == 0 {
+		// A task set is sized from the service's desired count: it would
+		// have no tasks and never become healthy.
+		return bluegreen.NewError(bluegreen.CodeFailedPrecondition, &ZeroDesiredError{Cluster: s.Cluster, Service: s.Name})
+	}
 	in := &ecs.CreateTaskSetInput{
 		Cluster:     aws.String(s.Cluster),
 		Service:     aws.String(s.Name),
@@ -54,14 +62,64 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	if err != nil {
 		return fmt.Errorf("ecscompute: %s: create task set: %w", env, err)
 	}
-	id := aws.ToString(out.TaskSet.Id)
+	created := out.TaskSet
+	if created == nil {
+		return fmt.Errorf("ecscompute: %s: CreateTaskSet returned no task set", env)
+	}
+	id := aws.ToString(created.Id)
 	c.log.InfoContext(ctx, "ecscompute: task set created", "service", env.Service, "slot", env.Slot, "deployment", env.DeploymentID,
 		"taskSet", id, "taskDefinition", spec.TaskDefinition)
 	if !slices.ContainsFunc(svc.TaskSets, func(ts ecstypes.TaskSet) bool { return aws.ToString(ts.Status) == statusPrimary }) {
 		// A service's first task set: nothing else can be primary.
-		return c.makePrimary(ctx, s, env, id)
+		return c.makePrimary(ctx, s, env, created)
 	}
 	return nil
+}
+
+// occupant returns a task set of another deployment that has tasks (or is
+// meant to) in slot's target group: green's traffic would reach its tasks
+// too. Draining task sets and task sets scaled to 0% do not count.
+func (s Service) occupant(sets []ecstypes.TaskSet, slot bluegreen.Slot) *ecstypes.TaskSet {
+	for i := range sets {
+		ts := &sets[i]
+		if aws.ToString(ts.Status) != statusDraining && inTargetGroup(*ts, s.targetGroup(slot)) && (ts.ComputedDesiredCount > 0 || ts.RunningCount > 0) {
+			return ts
+		}
+	}
+	return nil
+}
+
+// SlotInUseError reports that green's slot is taken: its target group
+// already has a task set of another deployment with tasks, whose tasks
+// would take green's traffic (production's, once green has it) beside
+// green's own. ScaleUp returns it and creates nothing. Its code is
+// bluegreen.CodeFailedPrecondition.
+type SlotInUseError struct {
+	// Cluster and Service name the ECS service; Slot and TargetGroup the
+	// slot green was to run in.
+	Cluster, Service string
+	Slot             bluegreen.Slot
+	TargetGroup      string
+	// TaskSet is the other task set's ARN (or id), Status its status,
+	// TaskDefinition what it runs and Running its running tasks.
+	TaskSet, Status, TaskDefinition string
+	Running                         int
+}
+
+func (e *SlotInUseError) Error() string {
+	return fmt.Sprintf("ecscompute: slot %s of ECS service %s in cluster %s is in use: its target group %s already has task set %s "+
+		"(%s, task definition %s, %d tasks running) of another deployment, whose tasks would keep taking the slot's traffic beside green's; "+
+		"remove that task set (scale it to 0%% and delete it) or route production to it and deploy into the other slot",
+		e.Slot, e.Service, e.Cluster, e.TargetGroup, e.TaskSet, e.Status, e.TaskDefinition, e.Running)
+}
+
+func occupiedError(s Service, env bluegreen.Environment, ts *ecstypes.TaskSet) *SlotInUseError {
+	ref := aws.ToString(ts.TaskSetArn)
+	if ref == "" {
+		ref = aws.ToString(ts.Id)
+	}
+	return &SlotInUseError{Cluster: s.Cluster, Service: s.Name, Slot: env.Slot, TargetGroup: s.targetGroup(env.Slot),
+		TaskSet: ref, Status: aws.ToString(ts.Status), TaskDefinition: aws.ToString(ts.TaskDefinition), Running: int(ts.RunningCount)}
 }
 
 // describeService reads the service and checks that its task sets can be
@@ -115,14 +173,22 @@ func (c *Compute) lookup(ctx context.Context, env bluegreen.Environment) (Servic
 	return s, sets, s.find(sets, env), nil
 }
 
-// find returns env's task set among sets: the one whose external id is the
-// deployment id and whose target group is the slot's, preferring one that is
-// not draining.
+// find returns env's task set among sets, among those registered in the
+// slot's target group: the one whose task-set id or ARN is the deployment id
+// (an adopted task set, see Discover), or else the one whose external id is
+// the deployment id, preferring one that is not draining.
 func (s Service) find(sets []ecstypes.TaskSet, env bluegreen.Environment) *ecstypes.TaskSet {
+	tg := s.targetGroup(env.Slot)
 	var found *ecstypes.TaskSet
 	for i := range sets {
 		ts := &sets[i]
-		if aws.ToString(ts.ExternalId) != env.DeploymentID || !inTargetGroup(*ts, s.targetGroup(env.Slot)) {
+		if !inTargetGroup(*ts, tg) {
+			continue
+		}
+		if aws.ToString(ts.Id) == env.DeploymentID || aws.ToString(ts.TaskSetArn) == env.DeploymentID {
+			return ts
+		}
+		if aws.ToString(ts.ExternalId) != env.DeploymentID {
 			continue
 		}
 		if found == nil || aws.ToString(found.Status) == statusDraining && aws.ToString(ts.Status) != statusDraining {
@@ -137,10 +203,11 @@ func inTargetGroup(ts ecstypes.TaskSet, tg string) bool {
 }
 
 // ScaleDown scales env's task set to zero and deletes it. If env's task set
-// is primary and the other slot has a task set running, that one is made
-// primary first: this is how green becomes primary when the Deployer's
-// CLEAN_UP removes blue. A task set that is gone or draining is already
-// scaled down.
+// is still primary and the other slot has a task set running, that one is
+// made primary first, so the service is never left without a primary task
+// set while one runs (the Deployer has normally called SetPrimary with
+// green before CLEAN_UP removes blue). A task set that is gone or draining
+// is already scaled down.
 func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) error {
 	s, sets, ts, err := c.lookup(ctx, env)
 	if err != nil {
@@ -152,7 +219,7 @@ func (c *Compute) ScaleDown(ctx context.Context, env bluegreen.Environment) erro
 	id := aws.ToString(ts.Id)
 	if aws.ToString(ts.Status) == statusPrimary {
 		if next := s.successor(sets, env); next != nil {
-			if err := c.makePrimary(ctx, s, env, aws.ToString(next.Id)); err != nil {
+			if err := c.makePrimary(ctx, s, env, next); err != nil {
 				return err
 			}
 		}
@@ -191,30 +258,41 @@ func (s Service) successor(sets []ecstypes.TaskSet, env bluegreen.Environment) *
 	return next
 }
 
-// Promote makes env's task set the service's primary task set, as ScaleDown
-// of the other slot does. It is idempotent. Use it to make green primary
-// before blue is scaled down.
-func (c *Compute) Promote(ctx context.Context, env bluegreen.Environment) error {
+// SetPrimary makes env's task set the service's primary task set
+// (UpdateServicePrimaryTaskSet, naming the task set by its ARN). It
+// implements bluegreen.PrimarySetter: the Deployer calls it with green in
+// CLEAN_UP before blue is removed, and with blue in a rollback that had made
+// green primary. It is idempotent: a task set that is primary already is
+// left alone, without a call. An environment without a running task set is
+// an error with CodeNotFound.
+func (c *Compute) SetPrimary(ctx context.Context, env bluegreen.Environment) error {
 	s, _, ts, err := c.lookup(ctx, env)
 	if err != nil {
 		return err
 	}
 	if ts == nil || aws.ToString(ts.Status) == statusDraining {
-		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s has no running task set to promote", env))
+		return bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("ecscompute: %s (deployment %s) has no running task set to make primary", env, env.DeploymentID))
 	}
 	if aws.ToString(ts.Status) == statusPrimary {
 		return nil
 	}
-	return c.makePrimary(ctx, s, env, aws.ToString(ts.Id))
+	return c.makePrimary(ctx, s, env, ts)
 }
 
-func (c *Compute) makePrimary(ctx context.Context, s Service, env bluegreen.Environment, id string) error {
-	_, err := c.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
-		Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), PrimaryTaskSet: aws.String(id)})
-	if err != nil {
-		return fmt.Errorf("ecscompute: %s: make task set %s primary: %w", env, id, err)
+// makePrimary makes ts the service's primary task set. It names the task
+// set by its ARN: the API takes the id or the ARN, and emulators differ in
+// which they accept.
+func (c *Compute) makePrimary(ctx context.Context, s Service, env bluegreen.Environment, ts *ecstypes.TaskSet) error {
+	ref := aws.ToString(ts.TaskSetArn)
+	if ref == "" {
+		ref = aws.ToString(ts.Id)
 	}
-	c.log.InfoContext(ctx, "ecscompute: primary task set changed", "service", env.Service, "taskSet", id)
+	_, err := c.ecs.UpdateServicePrimaryTaskSet(ctx, &ecs.UpdateServicePrimaryTaskSetInput{
+		Cluster: aws.String(s.Cluster), Service: aws.String(s.Name), PrimaryTaskSet: aws.String(ref)})
+	if err != nil {
+		return fmt.Errorf("ecscompute: %s: make task set %s primary: %w", env, aws.ToString(ts.Id), err)
+	}
+	c.log.InfoContext(ctx, "ecscompute: primary task set changed", "service", env.Service, "slot", env.Slot, "taskSet", aws.ToString(ts.Id))
 	return nil
 }
 

@@ -23,6 +23,19 @@
 // anywhere (the zero Weights, before a service's first deployment) are
 // written as both target groups at weight 0.
 //
+// # Rules made elsewhere
+//
+// Routes reads rules the router never wrote, as the console, a template or
+// another deployment tool left them, so that a first deployment onto a
+// service that already serves traffic knows which slot serves it: a forward
+// action that names one target group (in TargetGroupArn, or in a forward
+// config with or without a weight) sends all of the traffic there, and
+// weights set by hand (80 and 20, 1 and 3) are read as their shares. A
+// route that forwards to a target group of neither slot, even at weight 0,
+// is an *UnknownTargetGroupError naming it, from Routes and from SetRoutes
+// alike: the router neither guesses where that traffic belongs nor drops it.
+// A route with no forward action is an error too.
+//
 // # The test route
 //
 // A test route forwarding to one target group reports that group's slot. A
