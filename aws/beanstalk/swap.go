@@ -125,7 +125,10 @@ func shiftName(s bluegreen.Shift) string {
 // hold the production CNAME, swapping the two environments' CNAMEs if the
 // other one holds it. Split weights are refused (CodeInvalid) before
 // anything changes; the zero Routes (nothing routed) change nothing, as a
-// CNAME cannot be taken away from both environments.
+// CNAME cannot be taken away from both environments. On a service's first
+// deployment the new environment is created with the production CNAME
+// (nothing else serves it yet), so it answers production traffic from its
+// creation: the first deployment cannot be tested before it is live.
 func (r *SwapRouter) SetRoutes(ctx context.Context, service string, rt bluegreen.Routes) error {
 	if err := rt.Validate(); err != nil {
 		return err
@@ -207,7 +210,9 @@ func (r *SwapRouter) Routes(ctx context.Context, service string) (bluegreen.Rout
 	return bluegreen.Routes{}, nil
 }
 
-// Verify reports whether rt's production slot holds the production CNAME,
+// Verify reports true at once for routes with no production weights, which
+// SetRoutes leaves alone. Otherwise it reports whether rt's production
+// slot holds the production CNAME,
 // both environments are Ready again (a swap makes them Updating), and
 // SettleTime has passed since this router first saw that, so that
 // resolvers no longer answer with the old environment. It answers false,
@@ -216,6 +221,9 @@ func (r *SwapRouter) Verify(ctx context.Context, service string, rt bluegreen.Ro
 	s, err := lookup(r.services, service, "beanstalk.SwapOptions.Services")
 	if err != nil {
 		return false, err
+	}
+	if rt.Production.Empty() {
+		return true, nil // SetRoutes changes nothing for these
 	}
 	envs, err := environments(ctx, r.client, s)
 	if err != nil {
