@@ -134,11 +134,19 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Op)
 	}
-	b.WriteString(": ")
-	b.WriteString(e.Code.String())
+	// An error of this package inside says "bluegreen" and its code itself
+	// ("invalid ..." for a ConfigError): they are not repeated.
+	inner := ""
 	if e.Err != nil {
+		inner = strings.TrimPrefix(e.Err.Error(), "bluegreen: ")
+	}
+	if code := e.Code.String(); !strings.HasPrefix(inner, code) {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(code)
+	}
+	if inner != "" {
+		b.WriteString(": ")
+		b.WriteString(inner)
 	}
 	return b.String()
 }

@@ -90,7 +90,7 @@ func summary(evs []bluegreen.Event) []string {
 			if ev.Status.Failed {
 				s += " failed"
 			}
-		case bluegreen.EventReconciled:
+		case bluegreen.EventReconciled, bluegreen.EventAdopted:
 			s += " " + ev.Reason
 		case bluegreen.EventMonitorFired:
 			s += " " + ev.Alarms[0].Name

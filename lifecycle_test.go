@@ -227,6 +227,30 @@ func TestBadInputChangesNothing(t *testing.T) {
 		}, "Config.Hooks[0].TimeoutAction"},
 		{"nil monitor", func(c *bluegreen.Config) { c.Monitors = []bluegreen.Monitor{nil} }, "Config.Monitors[0]"},
 		{"negative retries", func(c *bluegreen.Config) { c.Retry.Attempts = -1 }, "Config.Retry.Attempts"},
+		// Durations below their least useful value are typos: LeaseTTL: 1
+		// is a nanosecond, which would save the record without pause.
+		{"lease TTL of 1ns", func(c *bluegreen.Config) { c.LeaseTTL = 1 }, "Config.LeaseTTL"},
+		{"lease TTL of 10ms", func(c *bluegreen.Config) { c.LeaseTTL = 10 * time.Millisecond }, "Config.LeaseTTL"},
+		{"monitor interval of 1µs", func(c *bluegreen.Config) { c.MonitorInterval = time.Microsecond }, "Config.MonitorInterval"},
+		{"health interval of 1ns", func(c *bluegreen.Config) { c.HealthInterval = 1 }, "Config.HealthInterval"},
+		{"verify interval of 1ns", func(c *bluegreen.Config) { c.VerifyInterval = 1 }, "Config.VerifyInterval"},
+		{"retry backoff of 1ns", func(c *bluegreen.Config) { c.Retry.Initial = 1 }, "Config.Retry.Initial"},
+		{"retry max below initial", func(c *bluegreen.Config) { c.Retry.Initial, c.Retry.Max = time.Second, 10 * time.Millisecond }, "Config.Retry.Max"},
+		{"negative inconclusive timeout", func(c *bluegreen.Config) { c.InconclusiveTimeout = -1 }, "Config.InconclusiveTimeout"},
+		{"unknown inconclusive action", func(c *bluegreen.Config) { c.OnInconclusive = 9 }, "Config.OnInconclusive"},
+		{"unknown reconcile policy", func(c *bluegreen.Config) { c.Reconcile = 9 }, "Config.Reconcile"},
+		{"hook with neither Hook nor Pause", func(c *bluegreen.Config) {
+			c.Hooks = []bluegreen.LifecycleHook{{Name: "h", Stages: []bluegreen.Stage{bluegreen.StagePreScaleUp}}}
+		}, "Config.Hooks[0].Hook"},
+		{"hook with both Hook and Pause", func(c *bluegreen.Config) {
+			c.Hooks = []bluegreen.LifecycleHook{{Name: "h", Hook: okHook, Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePreScaleUp}}}
+		}, "Config.Hooks[0].Pause"},
+		{"monitor without a name", func(c *bluegreen.Config) {
+			c.Monitors = []bluegreen.Monitor{bluegreentest.NewNamedMonitor(" ")}
+		}, "Config.Monitors[0]"},
+		{"two monitors with one name", func(c *bluegreen.Config) {
+			c.Monitors = []bluegreen.Monitor{bluegreentest.NewNamedMonitor("m"), bluegreentest.NewNamedMonitor("m")}
+		}, "Config.Monitors[1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,6 +261,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			if ce.Field != tt.field || ce.Fix == "" {
 				t.Errorf("error names field %q with fix %q, want field %q and a fix", ce.Field, ce.Fix, tt.field)
+			}
+			// Wrapped as the Deployer wraps backend errors, it still says
+			// "bluegreen" and "invalid" once.
+			wrapped := &bluegreen.Error{Code: bluegreen.CodeInvalid, Service: "web", Op: "Compute.ScaleUp", Err: err}
+			for _, msg := range []string{err.Error(), wrapped.Error()} {
+				if strings.Count(msg, "bluegreen: ") != 1 || strings.Count(msg, "invalid") != 1 {
+					t.Errorf("message stutters: %q", msg)
+				}
 			}
 		})
 	}
@@ -359,7 +391,7 @@ func TestBackendErrorsAreWrappedOnce(t *testing.T) {
 		if !errors.Is(err, bluegreen.ErrRolledBack) {
 			t.Fatalf("err %v", err)
 		}
-		want := "bluegreen: service web: SCALE_UP: Compute.ScaleUp: permission denied: bluegreen: permission denied: not authorized to perform ecs:CreateTaskSet"
+		want := "bluegreen: service web: SCALE_UP: Compute.ScaleUp: permission denied: not authorized to perform ecs:CreateTaskSet"
 		if res.Rollback.Reason != want {
 			t.Errorf("reason\n%q, want\n%q", res.Rollback.Reason, want)
 		}

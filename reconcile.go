@@ -129,8 +129,8 @@ func (r *run) findBlue() (blue *Environment, adopted bool, cur Routes, greenSlot
 		live = SlotB
 	}
 	if other := inSlot(live.Other()); len(other) > 0 {
-		return nil, false, cur, "", precondition("%s runs in slot %s, where green would start, and takes no production traffic; remove it (it is not recorded as any deployment's) and deploy again",
-			describe(other), live.Other())
+		return nil, false, cur, "", precondition("found %s where green would start; it takes no production traffic and no deployment records it: remove it and deploy again",
+			describe(other))
 	}
 	candidates := inSlot(live)
 	var pick *Found

@@ -22,6 +22,10 @@ func TestShiftResolve(t *testing.T) {
 		{"linear 1% makes 100 steps", bluegreen.Linear(1, 0), nil},
 		{"canary 0.1%", bluegreen.Canary(0.1, m), []bluegreen.Step{{1, m}, {1000, 0}}},
 		{"canary 99.9%", bluegreen.Canary(99.9, m), []bluegreen.Step{{999, m}, {1000, 0}}},
+		// ECS accepts stepPercent and canaryPercent of 100: one step, whose
+		// wait is the bake time.
+		{"linear 100%", bluegreen.Linear(100, m), []bluegreen.Step{{1000, 0}}},
+		{"canary 100%", bluegreen.Canary(100, m), []bluegreen.Step{{1000, 0}}},
 		{"steps", bluegreen.Steps(bluegreen.Step{1, m}, bluegreen.Step{1000, 0}), []bluegreen.Step{{1, m}, {1000, 0}}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ func (c *Compute) Discover(ctx context.Context, service string) ([]bluegreen.Fou
 			continue
 		}
 		p, ok := c.primary[service]
+		in.statusCalls++ // Discover reads the status as Status does
 		out = append(out, bluegreen.Found{Environment: cloneEnv(in.env), Status: c.statusOf(in), Primary: ok && sameEnv(p, in.env)})
 	}
 	slices.SortFunc(out, func(a, b bluegreen.Found) int { return cmp.Compare(a.Environment.Slot, b.Environment.Slot) })

@@ -94,6 +94,15 @@ func (r *Recorder) ClearFaults() {
 	r.mu.Unlock()
 }
 
+// Reset forgets the calls received so far (faults and reactors stay), for a
+// test that sets a world up through the fake and then watches only what
+// the code under test does.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	r.calls = nil
+	r.mu.Unlock()
+}
+
 // Calls returns every call received so far, in order.
 func (r *Recorder) Calls() []Call {
 	r.mu.Lock()
