@@ -31,8 +31,9 @@ type Config struct {
 
 	// MonitorInterval is how often monitors are checked during a wait; 10s if zero.
 	MonitorInterval time.Duration
-	// InconclusiveTimeout bounds how long a production step or the bake
-	// time waits, past its own wait, for monitors answering inconclusive;
+	// InconclusiveTimeout bounds how long each production step, and the
+	// bake time, waits for monitors answering inconclusive, counted from
+	// the first inconclusive answer at that step (its own wait included);
 	// OnInconclusive is then taken. 10m if zero.
 	InconclusiveTimeout time.Duration
 	// OnInconclusive is what happens when a monitor stays inconclusive for
