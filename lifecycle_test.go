@@ -235,7 +235,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"health interval of 1ns", func(c *bluegreen.Config) { c.HealthInterval = 1 }, "Config.HealthInterval"},
 		{"verify interval of 1ns", func(c *bluegreen.Config) { c.VerifyInterval = 1 }, "Config.VerifyInterval"},
 		{"retry backoff of 1ns", func(c *bluegreen.Config) { c.Retry.Initial = 1 }, "Config.Retry.Initial"},
-		{"retry max below initial", func(c *bluegreen.Config) { c.Retry.Initial, c.Retry.Max = time.Second, 10 * time.Millisecond }, "Config.Retry.Max"},
+		{"retry max below initial", func(c *bluegreen.Config) { c.Retry.Initial, c.Retry.Max = time.Second, 10*time.Millisecond }, "Config.Retry.Max"},
 		{"negative inconclusive timeout", func(c *bluegreen.Config) { c.InconclusiveTimeout = -1 }, "Config.InconclusiveTimeout"},
 		{"unknown inconclusive action", func(c *bluegreen.Config) { c.OnInconclusive = 9 }, "Config.OnInconclusive"},
 		{"unknown reconcile policy", func(c *bluegreen.Config) { c.Reconcile = 9 }, "Config.Reconcile"},
