@@ -180,6 +180,7 @@ func checkInvariants(t *testing.T, w *world, service string, evs []bluegreen.Eve
 	var fullAt time.Time
 	rollingBack, rollbackShifts := false, 0
 	promoted := false
+	noBake := map[string]bool{}
 	for _, ev := range evs {
 		switch ev.Kind {
 		case bluegreen.EventTrafficVerified:
@@ -198,8 +199,12 @@ func checkInvariants(t *testing.T, w *world, service string, evs []bluegreen.Eve
 					t.Errorf("invariant 5: rollback made %d router calls", rollbackShifts)
 				}
 			}
+		case bluegreen.EventStageSkipped:
+			if ev.Stage == bluegreen.StageBakeTime {
+				noBake[ev.DeploymentID] = true // a first deployment: there is no blue to bake against
+			}
 		case bluegreen.EventStageStarted:
-			if ev.Stage == bluegreen.StageCleanUp && !promoted && ev.Time.Sub(fullAt) < bake {
+			if ev.Stage == bluegreen.StageCleanUp && !promoted && !noBake[ev.DeploymentID] && ev.Time.Sub(fullAt) < bake {
 				t.Errorf("invariant 2: clean-up %v after green had all traffic, bake time is %v", ev.Time.Sub(fullAt), bake)
 			}
 		}

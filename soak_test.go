@@ -58,7 +58,7 @@ func (f *faults) intn(n int) int {
 // holding after each, and a bounded number of backend calls.
 func TestFaultSoak(t *testing.T) {
 	seed := uint64(20261123)
-	var runs, injected, succeeded, rolledBack, failedThenSettled, maxCalls int
+	var runs, injected, succeeded, rolledBack, failedThenSettled, settledForward, maxCalls int
 	for run := range *soakRuns {
 		synctest.Test(t, func(t *testing.T) {
 			f := &faults{rng: rand.New(rand.NewPCG(seed, uint64(run))), p: 0.15}
@@ -103,7 +103,13 @@ func TestFaultSoak(t *testing.T) {
 			}
 			f.on = true
 			callsBefore := len(w.compute.Calls()) + len(w.router.Calls()) + len(w.store.Calls())
-			res, err := d.Deploy(t.Context(), "web", rev("web:2"))
+			var evs []bluegreen.Event
+			dep, err := d.Start(t.Context(), "web", rev("web:2"))
+			var res bluegreen.Result
+			if err == nil {
+				evs = events(t, dep)
+				res, err = dep.Wait(t.Context())
+			}
 			f.mu.Lock()
 			f.on = false
 			injected += f.injected
@@ -120,17 +126,31 @@ func TestFaultSoak(t *testing.T) {
 				// Faults outlasted the retries: the state is in the store and
 				// the next owner settles it once the lease lapses.
 				time.Sleep(2 * time.Minute)
-				other, _ := bluegreen.New(w.config(func(c *bluegreen.Config) { c.Owner = "successor" }))
-				if _, rerr := other.Reconcile(t.Context(), "web"); rerr != nil {
+				other, _ := bluegreen.New(w.config(func(c *bluegreen.Config) {
+					c.Owner, c.Shift, c.BakeTime = "successor", bluegreen.Linear(20, time.Minute), 10*time.Minute
+				}))
+				rdep, rerr := other.StartReconcile(t.Context(), "web")
+				if rerr != nil && !errors.Is(rerr, bluegreen.ErrNotFound) {
 					t.Fatalf("run %d: deployment failed (%v) and could not be settled: %v", run, err, rerr)
 				}
+				if rerr == nil {
+					evs = events(t, rdep)
+					if res, rerr = rdep.Wait(t.Context()); rerr != nil && !errors.Is(rerr, bluegreen.ErrRolledBack) {
+						t.Fatalf("run %d: deployment failed (%v) and could not be settled: %v", run, err, rerr)
+					}
+				}
 				failedThenSettled++
+				if res.Outcome == bluegreen.OutcomeSucceeded {
+					settledForward++
+				}
 			}
-			checkInvariants(t, w, "web", nil, 0)
+			// The invariants on state, and on events: the bake honoured
+			// before blue's removal, a rollback one router call.
+			checkInvariants(t, w, "web", evs, 10*time.Minute)
 		})
 	}
-	t.Logf("soak: %d runs, %d faults injected, %d succeeded, %d rolled back, %d failed then settled, at most %d backend calls in a run",
-		runs, injected, succeeded, rolledBack, failedThenSettled, maxCalls)
+	t.Logf("soak: %d runs, %d faults injected; outcomes: %d succeeded, %d rolled back, %d failed then settled by Reconcile (%d of them resumed to success); at most %d backend calls in a run",
+		runs, injected, succeeded, rolledBack, failedThenSettled, settledForward, maxCalls)
 	if maxCalls > 2000 {
 		t.Errorf("a run made %d backend calls: retries are not bounded", maxCalls)
 	}

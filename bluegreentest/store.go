@@ -24,9 +24,10 @@ type Store struct {
 
 	mu      sync.Mutex
 	saved   map[string][]driver.Record
-	crashIn int // successful saves left before the crash; 0: no crash armed
-	crashed bool
-	onCrash func()
+	crashIn     int  // successful saves left before the crash; 0: no crash armed
+	crashBefore bool // the crash comes instead of the last save, not after it
+	crashed     bool
+	onCrash     func()
 }
 
 // NewStore wraps inner; a new bluegreen.NewMemoryStore if inner is nil.
@@ -60,6 +61,19 @@ func (s *Store) CrashAfter(saves int, then func()) {
 	}
 }
 
+// CrashBefore arms a crash in the other window: saves-1 more saves succeed,
+// then the next Save writes nothing and fails with ErrCrashed, then is
+// called (if not nil), and every later call fails until Recover. A
+// Deployer under test has by then acted on what it saved last but not
+// recorded what it did: the "acted, not yet saved" window.
+func (s *Store) CrashBefore(saves int, then func()) {
+	s.mu.Lock()
+	s.onCrash = then
+	s.crashIn = max(saves, 1)
+	s.crashBefore = true
+	s.mu.Unlock()
+}
+
 // Crashed reports whether the store has crashed.
 func (s *Store) Crashed() bool {
 	s.mu.Lock()
@@ -70,7 +84,7 @@ func (s *Store) Crashed() bool {
 // Recover undoes a crash (or disarms one): calls reach the wrapped store again.
 func (s *Store) Recover() {
 	s.mu.Lock()
-	s.crashed, s.crashIn, s.onCrash = false, 0, nil
+	s.crashed, s.crashIn, s.onCrash, s.crashBefore = false, 0, nil, false
 	s.mu.Unlock()
 }
 
@@ -102,6 +116,17 @@ func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err := s.checkCrashed("Save"); err != nil {
 		return 0, err
 	}
+	s.mu.Lock()
+	if s.crashBefore && s.crashIn == 1 {
+		s.crashed, s.crashIn = true, 0
+		then := s.onCrash
+		s.mu.Unlock()
+		if then != nil {
+			then()
+		}
+		return 0, fmt.Errorf("bluegreentest: Save: %w", ErrCrashed)
+	}
+	s.mu.Unlock()
 	v, err := s.inner.Save(ctx, rec)
 	if err != nil {
 		return 0, err
