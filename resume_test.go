@@ -195,9 +195,10 @@ func TestResumedBakeWatchesMonitors(t *testing.T) {
 			c.Monitors = []bluegreen.Monitor{mon}
 		}
 		detachAt(t, w, cfg, 10*time.Minute)
-		// 12 minutes in: 18 minutes of bake are left. The alarm fires 5 minutes later.
+		// 12 minutes in: 18 minutes of bake are left. The alarm fires 4m30s
+		// later, and the check each minute sees it at 5m.
 		go func() {
-			time.Sleep(5 * time.Minute)
+			time.Sleep(4*time.Minute + 30*time.Second)
 			mon.Fire("5xx", "green answers 5xx")
 		}()
 		s := successor(t, w, func(c *bluegreen.Config) { cfg(c); c.NewID = func() string { return "d3" } })

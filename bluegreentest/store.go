@@ -22,8 +22,8 @@ type Store struct {
 
 	inner bluegreen.Store
 
-	mu      sync.Mutex
-	saved   map[string][]driver.Record
+	mu          sync.Mutex
+	saved       map[string][]driver.Record
 	crashIn     int  // successful saves left before the crash; 0: no crash armed
 	crashBefore bool // the crash comes instead of the last save, not after it
 	crashed     bool
