@@ -14,6 +14,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
+	"github.com/bluegreen-go/bluegreen/bluegreentest"
 	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
@@ -38,7 +39,15 @@ type brownfield struct {
 // task set runs and passes its health checks.
 func (w *world) addBrownfieldService(t testing.TB, name string, listeners bool) brownfield {
 	t.Helper()
-	b := brownfield{service: w.addService(t, name, listeners)}
+	return w.addLegacyTaskSet(t, w.addService(t, name, listeners))
+}
+
+// addLegacyTaskSet gives a service of the world a task set created by
+// another tool (see brownfield), serving all its production traffic.
+func (w *world) addLegacyTaskSet(t testing.TB, s service) brownfield {
+	t.Helper()
+	name := s.name
+	b := brownfield{service: s}
 	ctx := context.Background()
 	taskDef := "arn:aws:ecs:us-east-1:123456789012:task-definition/" + name + ":7"
 	out, err := w.ecsClient.CreateTaskSet(ctx, &ecs.CreateTaskSetInput{Cluster: aws.String(cluster), Service: aws.String(name),
@@ -198,6 +207,36 @@ func TestBrownfieldAdapters(t *testing.T) {
 			if !st.Failed || st.Ready() || !strings.Contains(st.Reason, "desired count of 0") || !strings.Contains(st.Reason, "--desired-count") {
 				t.Errorf("Status at desired count 0 = %+v; want Failed, naming the cause and the fix", st)
 			}
+		})
+	}
+}
+
+// TestBrownfieldConformance runs bluegreentest.TestBrownfield over the ECS
+// compute and the ELB router, on a service whose task set another tool
+// created and made primary: the Deployer adopts it, rolls back to it, or
+// replaces it, and production is never routed to nothing.
+func TestBrownfieldConformance(t *testing.T) {
+	for _, listeners := range []bool{false, true} {
+		t.Run(fmt.Sprintf("listeners=%v", listeners), func(t *testing.T) {
+			bluegreentest.TestBrownfield(t, func(t *testing.T) bluegreentest.BrownfieldHarness {
+				w := newWorld(t)
+				var b brownfield
+				h := bluegreentest.BrownfieldHarness{Service: "web",
+					Revision: func() bluegreen.Revision { return revision("web", 8) },
+					Configure: func(c *bluegreen.Config) {
+						c.HealthInterval, c.VerifyInterval, c.MonitorInterval = 10*time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+					},
+				}
+				// The service exists (with its target groups and rules)
+				// before the harness's Live runs, so the adapters know it.
+				b.service = w.addService(t, "web", listeners)
+				h.Compute, h.Router = w.compute(t, []service{b.service}), w.router(t, []service{b.service})
+				h.Live = func(context.Context) (bluegreen.Environment, error) {
+					b = w.addLegacyTaskSet(t, b.service)
+					return b.blue, nil
+				}
+				return h
+			})
 		})
 	}
 }

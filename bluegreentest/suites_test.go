@@ -113,3 +113,25 @@ func TestMonitorConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestBrownfieldConformance runs the brownfield suite over the fakes: an
+// environment started by the test (not a Deployer), under a deployment id
+// no store knows, with the router already sending it everything.
+func TestBrownfieldConformance(t *testing.T) {
+	bluegreentest.TestBrownfield(t, func(t *testing.T) bluegreentest.BrownfieldHarness {
+		c := bluegreentest.NewCompute(bluegreentest.ComputeOptions{})
+		r := bluegreentest.NewRouter(bluegreentest.RouterOptions{VerifyLag: 1})
+		return bluegreentest.BrownfieldHarness{
+			Compute: c, Router: r, Service: "web",
+			Live: func(ctx context.Context) (bluegreen.Environment, error) {
+				env := bluegreen.Environment{Service: "web", Slot: bluegreen.SlotB, Revision: bluegreen.Revision{Name: "web:7"}, DeploymentID: "legacy"}
+				if err := c.ScaleUp(ctx, env); err != nil {
+					return env, err
+				}
+				return env, r.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB), Test: bluegreen.SlotB})
+			},
+			Revision:  func() bluegreen.Revision { return bluegreen.Revision{Name: "web:8"} },
+			Configure: func(c *bluegreen.Config) { c.HealthInterval, c.VerifyInterval = 10*time.Millisecond, 10*time.Millisecond },
+		}
+	})
+}
