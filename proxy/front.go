@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // The front end serves the production and test listeners. It reads each
@@ -40,6 +42,7 @@ const (
 type frontServer struct {
 	p    *Proxy
 	test bool // the test listener: requests go to the test route
+	tls  bool // the listener speaks TLS: X-Forwarded-Proto is https
 	ln   net.Listener
 	slow *http.Server // serves the connections handed over
 	hand *handoff
@@ -213,7 +216,8 @@ type frontConn struct {
 	state  atomic.Int32
 	handed bool // given to the net/http server
 
-	rq frontReq // the request being served
+	rq  frontReq     // the request being served
+	out http1.Writer // its answer
 }
 
 // serve serves c's requests until it closes or is handed over.
@@ -222,7 +226,8 @@ func (c *frontConn) serve() {
 	c.bw = frontWriters.Get().(*bufio.Writer)
 	c.br.Reset(c.nc)
 	c.bw.Reset(c.nc)
-	c.ip = clientIP(c.nc.RemoteAddr().String())
+	c.out.W = c.bw
+	c.ip = http1.ClientIP(c.nc.RemoteAddr().String())
 	defer func() {
 		if !c.handed {
 			c.nc.Close()
@@ -271,7 +276,7 @@ func (c *frontConn) readHead() (int, bool) {
 	for {
 		n := c.br.Buffered()
 		b, _ := c.br.Peek(n)
-		if end := headEnd(b); end > 0 {
+		if end := http1.HeadEnd(b); end > 0 {
 			return end, true
 		}
 		if n == c.br.Size() {
@@ -302,9 +307,10 @@ func (c *frontConn) serveRequest() bool {
 	p := c.s.p
 	rq := &c.rq
 	for range drainRetries {
-		e := p.table.Load().lookupBytes(c.bytes(rq.host))
+		host := rq.Host.Of(c.headBytes())
+		e := p.table.Load().lookupBytes(host)
 		if e == nil {
-			return c.errorPage(http.StatusNotFound, "no service for host "+string(c.bytes(rq.host)))
+			return c.errorPage(http.StatusNotFound, "no service for host "+string(host))
 		}
 		var slot int
 		var setCookie string
@@ -374,12 +380,12 @@ func (c *frontConn) finish() bool {
 	rq := &c.rq
 	if !rq.headGone {
 		c.br.Discard(rq.headLen)
-		if rq.length > 0 {
-			rq.closeConn = true // the body was not read
+		if rq.Length > 0 {
+			rq.CloseConn = true // the body was not read
 		}
 	}
 	if c.bw.Flush() != nil {
 		return false
 	}
-	return !rq.closeConn
+	return !rq.CloseConn
 }

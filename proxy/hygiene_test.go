@@ -281,7 +281,9 @@ func TestInvalidAnswersAreRefused(t *testing.T) {
 			addrs["reverseproxy"] = oracle.Listener.Addr().String()
 			for mode, addr := range addrs {
 				raw := rawExchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")
-				if got := classify(raw); got != "502" && got != "broken body" && got != "closed" {
+				// (httputil.ReverseProxy, the reference, passes some of
+				// these on repaired; it must at least not pass the bad bytes.)
+				if got := classify(raw); mode != "reverseproxy" && got != "502" && got != "broken body" && got != "closed" {
 					t.Errorf("%s: the client got %s:\n%q", mode, got, raw)
 				}
 				for _, bad := range []string{"\x00", "\x01", "a\rb", "Bad Trailer", "nocolon"} {

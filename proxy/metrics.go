@@ -68,11 +68,12 @@ type Window struct {
 // envMetrics holds an environment's counters; every field is updated with
 // atomics so the request path never takes a lock.
 type envMetrics struct {
-	requests atomic.Uint64
-	errors   atomic.Uint64
-	sum      atomic.Int64
-	buckets  [len(latencyBounds) + 1]atomic.Uint64
-	window   outcomeWindow
+	requests    atomic.Uint64
+	errors      atomic.Uint64
+	unsolicited atomic.Uint64
+	sum         atomic.Int64
+	buckets     [len(latencyBounds) + 1]atomic.Uint64
+	window      outcomeWindow
 }
 
 func (m *envMetrics) record(status int, d time.Duration) {

@@ -34,6 +34,8 @@ type target struct {
 	kill     atomic.Pointer[kill] // canceled to cut t's requests in flight on the ReverseProxy path
 	conns    connPool             // the fast path's connections; closed to cut its requests
 
+	strayLog atomic.Int64 // when stray bytes were last logged (Unix nanoseconds)
+
 	mu        sync.Mutex    // guards checkStop
 	checkStop chan struct{} // closes to stop the active checker; nil when none runs
 }
@@ -167,13 +169,30 @@ func (c releasingConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
 // markRefused takes t out of rotation after a refused connection: until
 // active checks pass again, or for the cooldown when there are none.
-func (t *target) markRefused() {
+func (t *target) markRefused() { t.markFailed("refused a connection") }
+
+// noteStray counts n answers of t followed by bytes nobody asked for, and
+// logs them at most once a second.
+func (t *target) noteStray(n int) {
+	pl := t.pool
+	pl.metrics.unsolicited.Add(uint64(n))
+	now := time.Now().UnixNano()
+	if last := t.strayLog.Load(); now-last >= int64(time.Second) && t.strayLog.CompareAndSwap(last, now) {
+		pl.proxy.log.Warn("proxy: instance sent bytes nobody asked for (a body on a HEAD, 204 or 304 answer, or an extra answer); its connection was closed",
+			"service", pl.service, "slot", pl.slot, "target", t.addr, "unsolicited", pl.metrics.unsolicited.Load())
+	}
+}
+
+// markFailed takes t out of rotation after a passive health check failed
+// (a refused connection, a malformed answer): until active checks pass
+// again, or for the cooldown when there are none.
+func (t *target) markFailed(why string) {
 	t.refused.Store(true)
 	if !t.up.Swap(false) {
 		return
 	}
 	pl := t.pool
-	pl.proxy.log.Warn("proxy: instance refused a connection; taking it out of rotation",
+	pl.proxy.log.Warn("proxy: instance "+why+"; taking it out of rotation",
 		"service", pl.service, "slot", pl.slot, "target", t.addr)
 	hc := pl.healthCheck()
 	if hc.Path != "" {
