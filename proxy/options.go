@@ -10,8 +10,8 @@ import (
 )
 
 // Options configure a Proxy. The zero value serves production traffic on
-// :8080 and test traffic on 127.0.0.1:8081, with no admin API and no state
-// file.
+// :8080 and test traffic on 127.0.0.1:8081, with no state file. The admin
+// API is served by package admin.
 type Options struct {
 	// Addr is the production listener's address; ":8080" if empty. Use
 	// "127.0.0.1:0" for a free loopback port (see Proxy.Addr).
@@ -20,15 +20,6 @@ type Options struct {
 	// so test traffic stays on this host unless asked otherwise. "off"
 	// disables the test listener.
 	TestAddr string
-	// AdminAddr is the admin API's address: a TCP address ("127.0.0.1:9090")
-	// or a unix socket ("unix:/run/bluegreen-proxy.sock", created with mode
-	// 0600). Empty: no admin listener (the admin API is still available from
-	// AdminHandler). A TCP address that is not a loopback address requires
-	// AdminToken.
-	AdminAddr string
-	// AdminToken, if set, must be sent by admin clients as
-	// "Authorization: Bearer <token>".
-	AdminToken string
 	// StateFile, if set, is where the routing state (service configuration,
 	// routes and targets) is saved, atomically, on every change; New loads it
 	// so a restarted proxy comes back as it was.
@@ -175,18 +166,6 @@ func (o Options) validate() error {
 			return err
 		}
 	}
-	if o.AdminAddr != "" && !strings.HasPrefix(o.AdminAddr, "unix:") {
-		if err := checkAddr("Options.AdminAddr", o.AdminAddr); err != nil {
-			return err
-		}
-		if o.AdminToken == "" && !isLoopback(o.AdminAddr) {
-			return fieldError("Options.AdminToken", "empty while the admin API listens on "+o.AdminAddr,
-				"set a token, or listen on a loopback address or a unix socket")
-		}
-	}
-	if o.AdminAddr == "unix:" {
-		return fieldError("Options.AdminAddr", "unix socket without a path", `use "unix:/path/to/socket"`)
-	}
 	if o.ErrorWindow < 0 || o.ErrorWindow > maxErrorWindow {
 		return fieldError("Options.ErrorWindow", fmt.Sprintf("%d out of range", o.ErrorWindow),
 			fmt.Sprintf("use 1 to %d, or 0 for %d", maxErrorWindow, DefaultErrorWindow))
@@ -327,18 +306,6 @@ func checkAddr(field, addr string) error {
 		return fieldError(field, fmt.Sprintf("%q is not host:port", addr), `use an address such as "127.0.0.1:8080" or ":8080"`)
 	}
 	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func checkHost(field, h string) error {

@@ -8,12 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // target is one upstream instance of an environment. Its health is one
@@ -290,48 +290,5 @@ func (t *target) waitGone(ctx context.Context, deadline <-chan time.Time) error 
 }
 
 // normalizeTarget turns "host:port" or "http://host:port" into
-// "http://host:port", rejecting anything else with an error naming field.
-func normalizeTarget(field, s string) (string, error) {
-	raw := s
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	bad := func(problem string) (string, error) {
-		return "", fieldError(field, fmt.Sprintf("%q %s", raw, problem),
-			`use "host:port" or "http://host:port", such as "127.0.0.1:8001"`)
-	}
-	switch {
-	case err != nil:
-		return bad("is not a URL")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return bad("has a scheme other than http or https")
-	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
-		return bad("has more than a scheme, host and port")
-	case u.Hostname() == "" || u.Port() == "":
-		return bad("lacks a host or a port")
-	}
-	if p := u.Port(); len(p) > 5 || strings.Trim(p, "0123456789") != "" {
-		return bad("has a bad port")
-	}
-	if n := atoiPort(u.Port()); n < 1 || n > 65535 {
-		return bad("has a port out of range")
-	}
-	host := u.Hostname()
-	if a, err := netip.ParseAddr(host); err == nil {
-		host = a.String()
-	} else if strings.ContainsAny(host, "%[]") {
-		return bad("has a bad host")
-	} else {
-		host = strings.ToLower(host)
-	}
-	return u.Scheme + "://" + net.JoinHostPort(host, u.Port()), nil
-}
-
-func atoiPort(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	return n
-}
+// "http://host:port" (see check.Target).
+func normalizeTarget(field, s string) (string, error) { return check.Target(field, s) }

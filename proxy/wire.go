@@ -1,12 +1,11 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // The JSON forms of ServiceConfig, used by the admin API and the state file,
@@ -113,16 +112,5 @@ func parseDur(field, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// decodeStrict decodes exactly one JSON value from b into v, refusing
-// unknown fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("bad JSON: data after the value")
-	}
-	return nil
-}
+// decodeStrict decodes exactly one JSON value (see check.StrictJSON).
+func decodeStrict(b []byte, v any) error { return check.StrictJSON(b, v) }

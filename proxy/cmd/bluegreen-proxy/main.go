@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/admin"
 )
 
 func main() {
@@ -42,11 +43,12 @@ func main() {
 
 // run parses args, starts the proxy and serves until ctx ends. ready, if
 // not nil, receives the proxy once it listens.
-func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy.Proxy)) error {
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy.Proxy, *admin.Server)) error {
 	fs := flag.NewFlagSet("bluegreen-proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		opts       proxy.Options
+		adminOpts  admin.ServerOptions
 		tokenFile  = fs.String("token-file", "", "file holding the admin token (default: $BLUEGREEN_PROXY_TOKEN)")
 		headerRule = fs.String("header-rule", "", `send production requests with this header to the test route, as "Name=Value"`)
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	)
 	fs.StringVar(&opts.Addr, "listen", proxy.DefaultAddr, "production listener address")
 	fs.StringVar(&opts.TestAddr, "test-listen", proxy.DefaultTestAddr, `test listener address, or "off"`)
-	fs.StringVar(&opts.AdminAddr, "admin", "127.0.0.1:9090", `admin API address: "host:port" or "unix:/path"`)
+	fs.StringVar(&adminOpts.Addr, "admin", "127.0.0.1:9090", `admin API address: "host:port" or "unix:/path"`)
 	fs.StringVar(&opts.StateFile, "state", "", "file the routing state is saved to and restored from (none if empty)")
 	fs.StringVar(&opts.DefaultService, "default-service", "", "service for requests whose Host matches no service")
 	fs.BoolVar(&opts.TrustForwarded, "trust-forwarded", false, "keep clients' X-Forwarded-For/-Proto (behind a trusted proxy)")
@@ -81,13 +83,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 		}
 		opts.Defaults.HeaderRule = proxy.HeaderRule{Name: name, Value: value}
 	}
-	opts.AdminToken = os.Getenv("BLUEGREEN_PROXY_TOKEN")
+	adminOpts.Token = os.Getenv("BLUEGREEN_PROXY_TOKEN")
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
 			return fmt.Errorf("-token-file: %w", err)
 		}
-		opts.AdminToken = strings.TrimSpace(string(b))
+		adminOpts.Token = strings.TrimSpace(string(b))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -95,6 +97,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if err := adminOpts.Validate(); err != nil {
+		return err
+	}
 	p, err := proxy.New(opts)
 	if err != nil {
 		return err
@@ -103,8 +108,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 		p.Close()
 		return err
 	}
+	api, err := admin.Start(p, adminOpts)
+	if err != nil {
+		p.Close()
+		return err
+	}
+	opts.Logger.Info("proxy: listening", "listener", "admin", "addr", api.Addr())
+	defer api.Close()
 	if ready != nil {
-		ready(p)
+		ready(p, api)
 	}
 	<-ctx.Done()
 	opts.Logger.Info("stopping: waiting for requests in flight", "timeout", *shutdown)
