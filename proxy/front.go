@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -59,11 +60,15 @@ const (
 	stateClosed              // closed by Shutdown
 )
 
-func newFrontServer(p *Proxy, ln net.Listener, test bool, h http.Handler) *frontServer {
-	s := &frontServer{p: p, test: test, ln: ln, conns: map[*frontConn]struct{}{},
+func newFrontServer(p *Proxy, ln net.Listener, test, tls bool, h http.Handler) *frontServer {
+	s := &frontServer{p: p, test: test, tls: tls, ln: ln, conns: map[*frontConn]struct{}{},
 		hand: &handoff{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})}}
+	if tls {
+		h = tlsState{h}
+	}
 	s.slow = &http.Server{
 		Handler:           h,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       frontIdleTimeout,
 		ErrorLog:          p.errorLog,
@@ -190,6 +195,7 @@ func (h *handoff) give(c net.Conn) {
 type prefixConn struct {
 	net.Conn
 	prefix []byte
+	tls    *tls.ConnectionState // the connection's TLS state, if it is a TLS connection
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) {
@@ -210,6 +216,7 @@ var (
 type frontConn struct {
 	s      *frontServer
 	nc     net.Conn
+	raw    net.Conn // the TCP connection under nc, for peeking
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	ip     string // the client's IP address, for X-Forwarded-For
@@ -222,6 +229,24 @@ type frontConn struct {
 
 // serve serves c's requests until it closes or is handed over.
 func (c *frontConn) serve() {
+	c.raw = c.nc
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		// HTTP/2 (by ALPN) goes to net/http's server, which speaks it.
+		ctx, cancel := context.WithTimeout(context.Background(), readHeaderTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			tc.Close()
+			c.s.forget(c)
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			c.s.forget(c)
+			c.s.hand.give(tc)
+			return
+		}
+		c.raw = tc.NetConn()
+	}
 	c.br = frontReaders.Get().(*bufio.Reader)
 	c.bw = frontWriters.Get().(*bufio.Writer)
 	c.br.Reset(c.nc)
@@ -298,7 +323,12 @@ func (c *frontConn) handOver() {
 	c.handed = true
 	b, _ := c.br.Peek(c.br.Buffered())
 	c.nc.SetReadDeadline(time.Time{})
-	c.s.hand.give(&prefixConn{Conn: c.nc, prefix: bytes.Clone(b)})
+	pc := &prefixConn{Conn: c.nc, prefix: bytes.Clone(b)}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		pc.tls = &st
+	}
+	c.s.hand.give(pc)
 }
 
 // serveRequest routes and proxies the parsed request, and reports whether

@@ -94,4 +94,4 @@ func (c *frontConn) head() bool { return c.rq.IsHead }
 
 // gone implements side: whether the client closed its connection, seen
 // without reading from it.
-func (c *frontConn) gone() bool { return peekConn(c.nc) == connClosed }
+func (c *frontConn) gone() bool { return peekConn(c.raw) == connClosed }

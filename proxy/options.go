@@ -20,6 +20,9 @@ type Options struct {
 	// so test traffic stays on this host unless asked otherwise. "off"
 	// disables the test listener.
 	TestAddr string
+	// TLS, if set, makes the production listener speak HTTPS (HTTP/1.1 and
+	// HTTP/2), with an optional HTTP listener redirecting to it.
+	TLS *TLSOptions
 	// StateFile, if set, is where the routing state (service configuration,
 	// routes and targets) is saved, atomically, on every change; New loads it
 	// so a restarted proxy comes back as it was.
@@ -163,6 +166,11 @@ func (o Options) validate() error {
 	}
 	if o.TestAddr != "off" {
 		if err := checkAddr("Options.TestAddr", o.TestAddr); err != nil {
+			return err
+		}
+	}
+	if o.TLS != nil {
+		if err := o.TLS.validate(); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -31,6 +32,7 @@ type Proxy struct {
 	date      atomic.Pointer[dateLine]
 	buffers   *bufferPool
 	health    *http.Client
+	certs     *certStore // the production listener's certificate; nil without TLS
 
 	table atomic.Pointer[table]
 
@@ -83,6 +85,12 @@ func New(opts Options) (*Proxy, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect is an answer; 3xx counts as healthy
 		},
+	}
+	if opts.TLS != nil {
+		p.certs = &certStore{certFile: opts.TLS.CertFile, keyFile: opts.TLS.KeyFile}
+		if err := p.certs.load("Options.TLS"); err != nil {
+			return nil, err
+		}
 	}
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
@@ -156,7 +164,18 @@ func (p *Proxy) Start() error {
 	if err != nil {
 		return fail(fmt.Errorf("proxy: production listener: %w", err))
 	}
+	if p.certs != nil {
+		ln = tls.NewListener(ln, p.certs.config())
+	}
 	lns = append(lns, listener{"prod", ln, p.Handler()})
+	if p.certs != nil && p.opts.TLS.RedirectAddr != "" {
+		rl, err := net.Listen("tcp", p.opts.TLS.RedirectAddr)
+		if err != nil {
+			return fail(fmt.Errorf("proxy: redirect listener: %w", err))
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		lns = append(lns, listener{"redirect", rl, redirectHandler{port: port}})
+	}
 	if p.opts.TestAddr != "off" {
 		ln, err := net.Listen("tcp", p.opts.TestAddr)
 		if err != nil {
@@ -167,10 +186,10 @@ func (p *Proxy) Start() error {
 	for _, l := range lns {
 		p.addrs[l.name] = l.ln.Addr()
 		p.log.Info("proxy: listening", "listener", l.name, "addr", l.ln.Addr().String())
-		if p.fast {
+		if p.fast && l.name != "redirect" {
 			// The front end serves ordinary requests itself and hands
 			// the rest to a net/http server of its own (front.go).
-			fs := newFrontServer(p, l.ln, l.name == "test", l.h)
+			fs := newFrontServer(p, l.ln, l.name == "test", l.name == "prod" && p.certs != nil, l.h)
 			p.fronts = append(p.fronts, fs)
 			go fs.serve()
 			continue
