@@ -84,6 +84,19 @@ type ServiceConfig struct {
 	// Sticky, if set, keeps each client on one environment while traffic is
 	// split between two, with a cookie.
 	Sticky Sticky
+	// Off switches values of Options.Defaults off for this service, where
+	// a zero field would take them.
+	Off DefaultsOff
+}
+
+// DefaultsOff names the values of Options.Defaults a service does without.
+type DefaultsOff struct {
+	// HeaderRule: no header rule.
+	HeaderRule bool `json:"headerRule,omitempty"`
+	// Sticky: no sticky cookie.
+	Sticky bool `json:"sticky,omitempty"`
+	// HealthCheck: no active health checks (passive ones stay).
+	HealthCheck bool `json:"healthCheck,omitempty"`
 }
 
 // HealthCheck configures health checks, with the meaning of an ALB target
@@ -208,10 +221,10 @@ func (c ServiceConfig) withDefaults(def ServiceConfig) ServiceConfig {
 	if c.DeregistrationDelay == 0 {
 		c.DeregistrationDelay = DefaultDeregistrationDelay
 	}
-	if c.HeaderRule.Name == "" {
+	if c.HeaderRule.Name == "" && !c.Off.HeaderRule {
 		c.HeaderRule = def.HeaderRule
 	}
-	if c.Sticky.Cookie == "" {
+	if c.Sticky.Cookie == "" && !c.Off.Sticky {
 		c.Sticky = def.Sticky
 	}
 	if c.Sticky.Cookie != "" && c.Sticky.TTL == 0 {
@@ -219,6 +232,9 @@ func (c ServiceConfig) withDefaults(def ServiceConfig) ServiceConfig {
 	}
 	h, d := &c.HealthCheck, def.HealthCheck
 	timeoutGiven := h.Timeout != 0 || d.Timeout != 0
+	if c.Off.HealthCheck {
+		d = HealthCheck{}
+	}
 	if h.Path == "" {
 		h.Path = d.Path
 	}
@@ -264,6 +280,14 @@ func (c ServiceConfig) validate(field string) error {
 		return fieldError(field+".DeregistrationDelay", "negative", "use a positive duration, or 0 for 30s")
 	}
 	h := c.HealthCheck
+	switch {
+	case c.Off.HeaderRule && c.HeaderRule != (HeaderRule{}):
+		return fieldError(field+".Off.HeaderRule", "set along with a header rule", "give the rule or switch the default off, not both")
+	case c.Off.Sticky && c.Sticky.Cookie != "":
+		return fieldError(field+".Off.Sticky", "set along with a sticky cookie", "give the cookie or switch the default off, not both")
+	case c.Off.HealthCheck && h.Path != "":
+		return fieldError(field+".Off.HealthCheck", "set along with a health check path", "give the path or switch the default off, not both")
+	}
 	if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
 		return fieldError(field+".HealthCheck.Path", fmt.Sprintf("%q does not start with /", h.Path), `use a path such as "/healthz"`)
 	}

@@ -17,6 +17,7 @@ type serviceConfigJSON struct {
 	DeregistrationDelay string           `json:"deregistrationDelay,omitempty"`
 	HeaderRule          *HeaderRule      `json:"headerRule,omitempty"`
 	Sticky              *stickyJSON      `json:"sticky,omitempty"`
+	Off                 *DefaultsOff     `json:"off,omitempty"`
 }
 
 type healthCheckJSON struct {
@@ -55,6 +56,10 @@ func (c ServiceConfig) MarshalJSON() ([]byte, error) {
 	}
 	if c.Sticky != (Sticky{}) {
 		w.Sticky = &stickyJSON{Cookie: c.Sticky.Cookie, TTL: durString(c.Sticky.TTL)}
+	}
+	if c.Off != (DefaultsOff{}) {
+		off := c.Off
+		w.Off = &off
 	}
 	return json.Marshal(w)
 }
@@ -96,6 +101,9 @@ func (c *ServiceConfig) UnmarshalJSON(b []byte) error {
 		if out.Sticky.TTL, err = parseDur("sticky.ttl", s.TTL); err != nil {
 			return err
 		}
+	}
+	if w.Off != nil {
+		out.Off = *w.Off
 	}
 	*c = out
 	return nil
