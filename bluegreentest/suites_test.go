@@ -130,8 +130,10 @@ func TestBrownfieldConformance(t *testing.T) {
 				}
 				return env, r.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB), Test: bluegreen.SlotB})
 			},
-			Revision:  func() bluegreen.Revision { return bluegreen.Revision{Name: "web:8"} },
-			Configure: func(c *bluegreen.Config) { c.HealthInterval, c.VerifyInterval = 10*time.Millisecond, 10*time.Millisecond },
+			Revision: func() bluegreen.Revision { return bluegreen.Revision{Name: "web:8"} },
+			Configure: func(c *bluegreen.Config) {
+				c.HealthInterval, c.VerifyInterval = 10*time.Millisecond, 10*time.Millisecond
+			},
 		}
 	})
 }

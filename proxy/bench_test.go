@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // The benchmarks send the same load through this proxy (its own listener,
@@ -50,7 +51,7 @@ func benchUpstream(b *testing.B) string {
 					if err != nil {
 						return
 					}
-					end := headEnd(b)
+					end := http1.HeadEnd(b)
 					if end < 0 {
 						if _, err := br.Peek(len(b) + 1); err != nil {
 							return

@@ -70,29 +70,20 @@
 // # In process or as a daemon
 //
 // A Proxy runs inside the deploying program (New, Start, Shutdown), or as a
-// long-running daemon (cmd/bluegreen-proxy) with an admin API on loopback or
-// a unix socket, protected by a token when one is set, and a state file
-// saved on every change so that a restarted daemon routes as before. A
-// Client drives the daemon over that API and implements the same interfaces
-// as the Proxy, so a short-lived deploy command can deploy behind it, and
-// traffic survives the command's exit or crash.
+// long-running daemon (cmd/bluegreen-proxy) with the admin API of package
+// admin on loopback or a unix socket, protected by a token when one is set,
+// and a state file saved on every change so that a restarted daemon routes
+// as before. An admin.Client drives the daemon over that API and implements
+// the same interfaces as the Proxy, so a short-lived deploy command can
+// deploy behind it, and traffic survives the command's exit or crash.
 //
-// The admin API's endpoints:
+// # Layout
 //
-//	GET  /healthz                                        "ok"
-//	GET  /metrics                                        Prometheus text
-//	GET  /v1/services                                    {"services": [...]}
-//	GET  /v1/services/{service}/routes                   bluegreen.Routes
-//	PUT  /v1/services/{service}/routes                   body bluegreen.Routes
-//	POST /v1/services/{service}/verify                   body bluegreen.Routes; {"inForce": bool}
-//	GET  /v1/services/{service}/config                   ServiceConfig
-//	PUT  /v1/services/{service}/config                   body ServiceConfig
-//	GET  /v1/services/{service}/slots/{slot}/targets     {"targets": [TargetStatus...]}
-//	PUT  /v1/services/{service}/slots/{slot}/targets     body {"targets": ["host:port", ...]}
-//	POST /v1/services/{service}/slots/{slot}/drain       waits for the drain
-//	GET  /v1/services/{service}/slots/{slot}/window?n=N  Window
-//	GET  /v1/services/{service}/slots/{slot}/metrics     Metrics
-//
-// Errors are JSON: {"error": message, "code": bluegreen code name}, plus
-// "field", "problem" and "fix" for bad input.
+// The wire code (request and response heads, chunked framing, field
+// checks) is package proxy/internal/http1, fuzzed against net/http; the
+// front end (front*.go), the upstream client (forward.go, upstream.go),
+// routing (table.go, router.go), health (health.go, target.go), metrics
+// (metrics.go, prometheus.go) and the error-rate monitor (monitor.go) each
+// have files of their own, and the admin API lives in proxy/admin, which
+// imports this package and never the other way.
 package proxy

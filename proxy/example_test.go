@@ -7,8 +7,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/proxy"
@@ -64,54 +62,4 @@ func Example() {
 	// Output:
 	// production: map[v1:900 v2:100]
 	// test listener: v2
-}
-
-// A long-running proxy daemon driven by a short-lived deploy command through
-// a Client, over a unix socket.
-func ExampleClient() {
-	dir, err := os.MkdirTemp("", "bgp")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-
-	// The daemon (cmd/bluegreen-proxy runs the same).
-	daemon, err := proxy.New(proxy.Options{
-		Addr: "127.0.0.1:0", TestAddr: "off",
-		AdminAddr: "unix:" + filepath.Join(dir, "admin.sock"),
-		StateFile: filepath.Join(dir, "state.json"),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := daemon.Start(); err != nil {
-		log.Fatal(err)
-	}
-	defer daemon.Close()
-
-	// The deploy command: a Client is a bluegreen.Router, Verifier and
-	// Monitor, to put in a bluegreen.Config.
-	c, err := proxy.NewClient(proxy.ClientOptions{Addr: daemon.AdminAddr()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx := context.Background()
-	v1 := version("v1")
-	defer v1.Close()
-	if err := c.SetTargets(ctx, "web", bluegreen.SlotA, []string{v1.Listener.Addr().String()}); err != nil {
-		log.Fatal(err)
-	}
-	r := bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}
-	if err := c.SetRoutes(ctx, "web", r); err != nil {
-		log.Fatal(err)
-	}
-	inForce, err := c.Verify(ctx, "web", r)
-	fmt.Println("in force:", inForce, err)
-
-	// Bad input is refused with the field and the fix.
-	err = c.SetTargets(ctx, "web", bluegreen.SlotB, []string{"ftp://nope"})
-	fmt.Println(err)
-	// Output:
-	// in force: true <nil>
-	// bluegreen: invalid addrs[0]: "ftp://nope" has a scheme other than http or https (use "host:port" or "http://host:port", such as "127.0.0.1:8001")
 }

@@ -2,12 +2,12 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // The fast path carries an ordinary request to an instance over a pooled
@@ -17,7 +17,7 @@ import (
 // Requests reach it from the front end's own connections (front.go) or,
 // for the others, from the http.Handler (httpside.go); upgrades and
 // anything unusual take httputil.ReverseProxy (target.go) instead, which
-// behaves the same.
+// behaves the same. The wire format is package http1's.
 
 // side is the client's half of a request on the fast path.
 type side interface {
@@ -33,34 +33,16 @@ type side interface {
 	gone() bool
 	// interim passes on an informational (1xx) answer whose head is b.
 	interim(b []byte) error
-	// respond parses the final answer's head b and sends it on, adding a
+	// respond checks the final answer's head b and sends it on, adding a
 	// Set-Cookie field when setCookie is set. When b is malformed it sends
-	// nothing and returns errMalformed; errClient means the client's
+	// nothing and returns http1.ErrMalformed; errClient means the client's
 	// connection failed.
-	respond(b []byte, setCookie string) (respHead, error)
+	respond(b []byte, setCookie string) (http1.Response, error)
 	// fail answers a request the instance answered nothing to.
 	fail(status int, setCookie string)
-	bodyOut
+	// sink receives the answer's body.
+	sink() http1.Sink
 }
-
-// bodyOut receives an answer's body.
-type bodyOut interface {
-	// data sends a piece of the body.
-	data(p []byte) error
-	// flush sends what is buffered: the instance has nothing more yet, so
-	// streamed answers (server-sent events) arrive as they are produced.
-	flush() error
-	// trailer passes on a trailer field line of a chunked body.
-	trailer(line []byte) error
-	// end completes the body.
-	end() error
-}
-
-// maxFastBody is the largest request body the fast path carries. The fast
-// path sends the whole body before it reads the answer, so it keeps to
-// bodies that fit the socket buffers: an instance that answers early never
-// leaves it stuck writing.
-const maxFastBody = 64 << 10
 
 // clientCheck is how often a request waiting on its instance checks
 // whether its client has gone, so that the instance's connection is closed
@@ -71,7 +53,7 @@ const clientCheck = 500 * time.Millisecond
 var (
 	errClientGone = errors.New("proxy: client went away")     // nothing; 499 in metrics
 	errCut        = errors.New("proxy: deregistration delay") // 503
-	errClient     = errors.New("proxy: client connection failed")
+	errClient     = http1.ErrWrite
 )
 
 // outcome is how a forwarded request ended, for metrics and the caller.
@@ -92,7 +74,10 @@ func (p *Proxy) forward(s side, t *target, setCookie string, start time.Time) ou
 	n := 1
 	fresh := false // skip the pool: a reused connection was stale
 	for {
-		c, reused, err := t.conns.get(t.url.Host, fresh, !replay, start)
+		c, reused, strays, err := t.conns.get(t.url.Host, fresh)
+		if strays > 0 {
+			t.noteStray(strays)
+		}
 		if err != nil {
 			t.release()
 			if isDialError(err) {
@@ -155,23 +140,26 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 		if errors.Is(err, errClient) {
 			return outcome{status: statusClientGone}, false
 		}
-		return p.lost(s, c, setCookie, err), false
+		return p.lost(s, t, c, setCookie, err), false
 	}
 	if err := c.bw.Flush(); err != nil {
 		return p.lostOrRetry(s, t, c, canRetry, setCookie, err)
 	}
-	var rh respHead
+	c.side = s // for Fill; cleared before c goes back to the pool
+	var rh http1.Response
 	for {
-		b, inBuf, err := c.readHead(s)
+		b, inBuf, err := c.readHead()
 		if err != nil {
 			return p.lostOrRetry(s, t, c, canRetry && c.br.Buffered() == 0, setCookie, err)
 		}
-		if headStatus(b) >= 200 {
+		status := http1.Status(b)
+		if status >= 200 {
 			if rh, err = s.respond(b, setCookie); err != nil {
 				t.conns.drop(c)
 				if errors.Is(err, errClient) {
 					return outcome{status: statusClientGone, abort: true}, false
 				}
+				t.markFailed("sent a malformed answer head")
 				s.fail(http.StatusBadGateway, setCookie)
 				return outcome{status: http.StatusBadGateway}, false
 			}
@@ -181,8 +169,16 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 			break
 		}
 		// An informational answer (103 Early Hints): pass it on, read on.
-		if headStatus(b) == http.StatusSwitchingProtocols || s.interim(b) != nil {
+		if status == http.StatusSwitchingProtocols {
 			t.conns.drop(c)
+			s.fail(http.StatusBadGateway, setCookie)
+			return outcome{status: http.StatusBadGateway}, false
+		}
+		if err := s.interim(b); err != nil {
+			t.conns.drop(c)
+			if errors.Is(err, http1.ErrMalformed) {
+				t.markFailed("sent a malformed informational answer")
+			}
 			s.fail(http.StatusBadGateway, setCookie)
 			return outcome{status: http.StatusBadGateway}, false
 		}
@@ -191,31 +187,27 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 		}
 		canRetry = false
 	}
-	var err error
+	if err := http1.CopyBody(c.br, c, s.sink(), &rh); err != nil {
+		t.conns.drop(c)
+		if errors.Is(err, http1.ErrMalformed) {
+			t.markFailed("sent a malformed answer body")
+		}
+		return outcome{status: rh.Status, abort: true}, false
+	}
 	switch {
-	case rh.chunked:
-		err = c.copyChunked(s, s)
-	case rh.length > 0:
-		err = c.copyN(s, s, rh.length)
-	case rh.length < 0:
-		err = c.copyToEOF(s, s)
-		rh.keepAlive = false
-	}
-	if err == nil {
-		err = s.end()
-	}
-	if err != nil {
+	case c.br.Buffered() > 0:
+		// Bytes after the answer (a HEAD, 204 or 304 answer with a body,
+		// or an answer nobody asked for): the connection cannot be
+		// trusted with another request.
+		t.noteStray(1)
 		t.conns.drop(c)
-		return outcome{status: rh.status, abort: true}, false
-	}
-	if rh.keepAlive && c.br.Buffered() == 0 {
-		// (Bytes after the answer: the instance misspoke; the connection
-		// cannot be trusted with another request.)
+	case rh.KeepAlive:
+		c.side = nil
 		t.conns.put(c, start)
-	} else {
+	default:
 		t.conns.drop(c)
 	}
-	return outcome{status: rh.status}, false
+	return outcome{status: rh.Status}, false
 }
 
 // lostOrRetry handles a connection that failed before the instance
@@ -225,43 +217,30 @@ func (p *Proxy) lostOrRetry(s side, t *target, c *upConn, canRetry bool, setCook
 	if canRetry && !c.cut.Load() && !errors.Is(err, errClientGone) && !t.killed() {
 		return outcome{}, true
 	}
-	return p.lost(s, c, setCookie, err), false
+	return p.lost(s, t, c, setCookie, err), false
 }
 
 // lost answers a request whose instance answered nothing: 503 when a
 // drain's deadline cut its connection, nothing when the client went away,
 // and 502 for anything else. c is closed already.
-func (p *Proxy) lost(s side, c *upConn, setCookie string, err error) outcome {
+func (p *Proxy) lost(s side, t *target, c *upConn, setCookie string, err error) outcome {
 	switch {
 	case c.cut.Load() || errors.Is(err, errCut):
 		s.fail(http.StatusServiceUnavailable, setCookie)
 		return outcome{status: http.StatusServiceUnavailable}
 	case errors.Is(err, errClientGone) || errors.Is(err, errClient) || s.gone():
 		return outcome{status: statusClientGone}
+	case errors.Is(err, http1.ErrMalformed):
+		t.markFailed("sent a malformed answer head")
 	}
 	s.fail(http.StatusBadGateway, setCookie)
 	return outcome{status: http.StatusBadGateway}
 }
 
-// headStatus returns the status code of a response head that starts with
-// a well-formed status line, or 0.
-func headStatus(b []byte) int {
-	if len(b) < 12 || b[8] != ' ' {
-		return 0
-	}
-	n := 0
-	for _, c := range b[9:12] {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
-// fill reads more of the instance's answer into c.br, however long it
-// takes, but waking every clientCheck to give up when the client has gone.
-func (c *upConn) fill(s side) error {
+// Fill implements http1.Filler: it reads more of the instance's answer
+// into c.br, however long it takes, but waking every clientCheck to give
+// up when the client has gone.
+func (c *upConn) Fill() error {
 	for {
 		_, err := c.br.Peek(c.br.Buffered() + 1)
 		if err == nil {
@@ -274,19 +253,11 @@ func (c *upConn) fill(s side) error {
 			}
 			return err
 		}
-		if s.gone() {
+		if c.side.gone() {
 			return errClientGone
 		}
 		c.nc.SetReadDeadline(time.Now().Add(clientCheck))
 	}
-}
-
-// more flushes what the client side holds, then reads more of the answer.
-func (c *upConn) more(s side, out bodyOut) error {
-	if err := out.flush(); err != nil {
-		return errClient
-	}
-	return c.fill(s)
 }
 
 // maxResponseHead bounds a response head, as net/http's Transport does
@@ -296,161 +267,38 @@ const maxResponseHead = 1 << 20
 // readHead reads a response head. It usually lies whole in c.br (inBuf:
 // the caller discards it once used); a head larger than the buffer is
 // gathered in memory of its own, and consumed from c.br already.
-func (c *upConn) readHead(s side) (head []byte, inBuf bool, err error) {
+func (c *upConn) readHead() (head []byte, inBuf bool, err error) {
 	for {
 		if n := c.br.Buffered(); n > 0 {
 			b, _ := c.br.Peek(n)
-			if end := headEnd(b); end > 0 {
+			if end := http1.HeadEnd(b); end > 0 {
 				return b[:end], true, nil
 			}
 			if n == c.br.Size() {
-				return c.readLargeHead(s)
+				return c.readLargeHead()
 			}
 		}
-		if err := c.fill(s); err != nil {
+		if err := c.Fill(); err != nil {
 			return nil, false, err
 		}
 	}
 }
 
-func (c *upConn) readLargeHead(s side) ([]byte, bool, error) {
+func (c *upConn) readLargeHead() ([]byte, bool, error) {
 	var head []byte
 	for {
 		b, _ := c.br.Peek(c.br.Buffered())
 		head = append(head, b...)
-		if end := headEnd(head); end > 0 {
+		if end := http1.HeadEnd(head); end > 0 {
 			c.br.Discard(end - (len(head) - len(b)))
 			return head[:end], false, nil
 		}
 		c.br.Discard(len(b))
 		if len(head) > maxResponseHead {
-			return nil, false, errMalformed
+			return nil, false, http1.ErrMalformed
 		}
-		if err := c.fill(s); err != nil {
+		if err := c.Fill(); err != nil {
 			return nil, false, err
 		}
 	}
-}
-
-// copyN copies n bytes of body to out.
-func (c *upConn) copyN(s side, out bodyOut, n int64) error {
-	for n > 0 {
-		if c.br.Buffered() == 0 {
-			if err := c.more(s, out); err != nil {
-				return err
-			}
-		}
-		k := c.br.Buffered()
-		if int64(k) > n {
-			k = int(n)
-		}
-		b, _ := c.br.Peek(k)
-		if err := out.data(b); err != nil {
-			return errClient
-		}
-		c.br.Discard(k)
-		n -= int64(k)
-	}
-	return nil
-}
-
-// copyToEOF copies a body that ends with the connection.
-func (c *upConn) copyToEOF(s side, out bodyOut) error {
-	for {
-		if c.br.Buffered() == 0 {
-			if err := c.more(s, out); err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-		}
-		b, _ := c.br.Peek(c.br.Buffered())
-		if err := out.data(b); err != nil {
-			return errClient
-		}
-		c.br.Discard(len(b))
-	}
-}
-
-// copyChunked copies a chunked body's data and trailer fields to out.
-func (c *upConn) copyChunked(s side, out bodyOut) error {
-	for {
-		line, err := c.readLine(s, out)
-		if err != nil {
-			return err
-		}
-		size, ok := chunkSize(line)
-		if !ok {
-			return errMalformed
-		}
-		if size == 0 {
-			break
-		}
-		if err := c.copyN(s, out, size); err != nil {
-			return err
-		}
-		if line, err = c.readLine(s, out); err != nil || len(line) != 0 {
-			return errMalformed
-		}
-	}
-	for {
-		line, err := c.readLine(s, out)
-		if err != nil {
-			return err
-		}
-		if len(line) == 0 {
-			return nil
-		}
-		if err := out.trailer(line); err != nil {
-			return err
-		}
-	}
-}
-
-// readLine reads a line of a chunked body (without its CRLF or LF); it is
-// valid until the next read.
-func (c *upConn) readLine(s side, out bodyOut) ([]byte, error) {
-	for {
-		if n := c.br.Buffered(); n > 0 {
-			b, _ := c.br.Peek(n)
-			if i := bytes.IndexByte(b, '\n'); i >= 0 {
-				c.br.Discard(i + 1)
-				return bytes.TrimSuffix(b[:i], []byte("\r")), nil
-			}
-			if n == c.br.Size() {
-				return nil, errMalformed
-			}
-		}
-		if err := c.more(s, out); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// chunkSize parses a chunk-size line, ignoring chunk extensions.
-func chunkSize(line []byte) (int64, bool) {
-	if i := bytes.IndexByte(line, ';'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimRight(line, " \t")
-	if len(line) == 0 || len(line) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, b := range line {
-		var d byte
-		switch {
-		case '0' <= b && b <= '9':
-			d = b - '0'
-		case 'a' <= b && b <= 'f':
-			d = b - 'a' + 10
-		case 'A' <= b && b <= 'F':
-			d = b - 'A' + 10
-		default:
-			return 0, false
-		}
-		n = n<<4 | int64(d)
-	}
-	return n, true
 }

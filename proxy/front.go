@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // The front end serves the production and test listeners. It reads each
@@ -40,6 +43,7 @@ const (
 type frontServer struct {
 	p    *Proxy
 	test bool // the test listener: requests go to the test route
+	tls  bool // the listener speaks TLS: X-Forwarded-Proto is https
 	ln   net.Listener
 	slow *http.Server // serves the connections handed over
 	hand *handoff
@@ -56,11 +60,15 @@ const (
 	stateClosed              // closed by Shutdown
 )
 
-func newFrontServer(p *Proxy, ln net.Listener, test bool, h http.Handler) *frontServer {
-	s := &frontServer{p: p, test: test, ln: ln, conns: map[*frontConn]struct{}{},
+func newFrontServer(p *Proxy, ln net.Listener, test, tls bool, h http.Handler) *frontServer {
+	s := &frontServer{p: p, test: test, tls: tls, ln: ln, conns: map[*frontConn]struct{}{},
 		hand: &handoff{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})}}
+	if tls {
+		h = tlsState{h}
+	}
 	s.slow = &http.Server{
 		Handler:           h,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       frontIdleTimeout,
 		ErrorLog:          p.errorLog,
@@ -187,6 +195,7 @@ func (h *handoff) give(c net.Conn) {
 type prefixConn struct {
 	net.Conn
 	prefix []byte
+	tls    *tls.ConnectionState // the connection's TLS state, if it is a TLS connection
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) {
@@ -207,22 +216,43 @@ var (
 type frontConn struct {
 	s      *frontServer
 	nc     net.Conn
+	raw    net.Conn // the TCP connection under nc, for peeking
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	ip     string // the client's IP address, for X-Forwarded-For
 	state  atomic.Int32
 	handed bool // given to the net/http server
 
-	rq frontReq // the request being served
+	rq  frontReq     // the request being served
+	out http1.Writer // its answer
 }
 
 // serve serves c's requests until it closes or is handed over.
 func (c *frontConn) serve() {
+	c.raw = c.nc
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		// HTTP/2 (by ALPN) goes to net/http's server, which speaks it.
+		ctx, cancel := context.WithTimeout(context.Background(), readHeaderTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			tc.Close()
+			c.s.forget(c)
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			c.s.forget(c)
+			c.s.hand.give(tc)
+			return
+		}
+		c.raw = tc.NetConn()
+	}
 	c.br = frontReaders.Get().(*bufio.Reader)
 	c.bw = frontWriters.Get().(*bufio.Writer)
 	c.br.Reset(c.nc)
 	c.bw.Reset(c.nc)
-	c.ip = clientIP(c.nc.RemoteAddr().String())
+	c.out.W = c.bw
+	c.ip = http1.ClientIP(c.nc.RemoteAddr().String())
 	defer func() {
 		if !c.handed {
 			c.nc.Close()
@@ -271,7 +301,7 @@ func (c *frontConn) readHead() (int, bool) {
 	for {
 		n := c.br.Buffered()
 		b, _ := c.br.Peek(n)
-		if end := headEnd(b); end > 0 {
+		if end := http1.HeadEnd(b); end > 0 {
 			return end, true
 		}
 		if n == c.br.Size() {
@@ -293,7 +323,12 @@ func (c *frontConn) handOver() {
 	c.handed = true
 	b, _ := c.br.Peek(c.br.Buffered())
 	c.nc.SetReadDeadline(time.Time{})
-	c.s.hand.give(&prefixConn{Conn: c.nc, prefix: bytes.Clone(b)})
+	pc := &prefixConn{Conn: c.nc, prefix: bytes.Clone(b)}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		pc.tls = &st
+	}
+	c.s.hand.give(pc)
 }
 
 // serveRequest routes and proxies the parsed request, and reports whether
@@ -302,9 +337,10 @@ func (c *frontConn) serveRequest() bool {
 	p := c.s.p
 	rq := &c.rq
 	for range drainRetries {
-		e := p.table.Load().lookupBytes(c.bytes(rq.host))
+		host := rq.Host.Of(c.headBytes())
+		e := p.table.Load().lookupBytes(host)
 		if e == nil {
-			return c.errorPage(http.StatusNotFound, "no service for host "+string(c.bytes(rq.host)))
+			return c.errorPage(http.StatusNotFound, "no service for host "+string(host))
 		}
 		var slot int
 		var setCookie string
@@ -374,12 +410,12 @@ func (c *frontConn) finish() bool {
 	rq := &c.rq
 	if !rq.headGone {
 		c.br.Discard(rq.headLen)
-		if rq.length > 0 {
-			rq.closeConn = true // the body was not read
+		if rq.Length > 0 {
+			rq.CloseConn = true // the body was not read
 		}
 	}
 	if c.bw.Flush() != nil {
 		return false
 	}
-	return !rq.closeConn
+	return !rq.CloseConn
 }

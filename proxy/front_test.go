@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // rawUpstream is an instance speaking raw HTTP/1.1: it records each request
@@ -100,7 +101,7 @@ func (u *rawUpstream) serve(c net.Conn) {
 		}
 		res, closeAfter := strings.CutSuffix(res, "\x00")
 		if req.Method == http.MethodHead {
-			res = res[:headEnd([]byte(res))]
+			res = res[:http1.HeadEnd([]byte(res))]
 		}
 		if _, err := io.WriteString(c, res); err != nil || closeAfter {
 			return
@@ -455,118 +456,4 @@ func TestShutdownLetsRequestsFinish(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", p.Addr(), time.Second); err == nil {
 		t.Errorf("the listener still accepts after Shutdown")
 	}
-}
-
-// TestParseRequestHead checks which heads the front end serves itself.
-// parseCases are request heads, and whether the front end serves them
-// itself.
-var parseCases = []struct {
-	head string
-	fast bool
-}{
-	{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
-	{"GET / HTTP/1.1\nHost: a\n\n", true},
-	{"DELETE /x?y=%41 HTTP/1.1\r\nHost: a:1\r\nX: \t v \t\r\n\r\n", true},
-	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", true},
-	{"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", true},
-	{"GET / HTTP/1.0\r\nHost: a\r\n\r\n", false},
-	{"GET * HTTP/1.1\r\nHost: a\r\n\r\n", false},
-	{"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", false},
-	{"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: \r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", false},
-	{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n", false},
-	{"GET / HTTP/1.1\r\nHost: a\r\nTE: trailers\r\n\r\n", false},
-	{"G T / HTTP/1.1\r\nHost: a\r\n\r\n", false},
-	{"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", false},
-	{"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", false},
-}
-
-func TestParseRequestHead(t *testing.T) {
-	for _, tt := range parseCases {
-		c := testFrontConn(tt.head)
-		if got := c.parse(len(tt.head)); got != tt.fast {
-			t.Errorf("parse(%q) = %v, want %v", tt.head, got, tt.fast)
-		}
-	}
-}
-
-// testFrontConn returns a front-end connection whose buffer holds head.
-func testFrontConn(head string) *frontConn {
-	c := &frontConn{br: bufio.NewReaderSize(strings.NewReader(head), frontReadSize)}
-	c.br.Peek(len(head))
-	return c
-}
-
-func FuzzParseRequestHead(f *testing.F) {
-	f.Add("GET / HTTP/1.1\r\nHost: a\r\nCookie: bg=A; x=\"B\"\r\nX-Canary: yes\r\n\r\n")
-	f.Add("POST /x?y=1 HTTP/1.1\r\nHost: [::1]:80\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
-	for _, tt := range parseCases {
-		f.Add(tt.head)
-	}
-	f.Fuzz(func(t *testing.T, head string) {
-		end := headEnd([]byte(head))
-		if end < 0 || end > frontReadSize {
-			return
-		}
-		c := testFrontConn(head[:end])
-		if !c.parse(end) {
-			return
-		}
-		// What the fast path takes, net/http reads alike.
-		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head[:end])))
-		if err != nil {
-			t.Fatalf("fast path took %q, which net/http rejects: %v", head[:end], err)
-		}
-		if got := string(c.bytes(c.rq.host)); got != req.Host {
-			t.Errorf("host %q, net/http reads %q", got, req.Host)
-		}
-		if c.rq.length != max(req.ContentLength, 0) {
-			t.Errorf("length %d, net/http reads %d", c.rq.length, req.ContentLength)
-		}
-		c.cookieSlot("bg")
-		c.fieldIs("X-Canary", "yes")
-		var out bytes.Buffer
-		c.s = &frontServer{p: &Proxy{}}
-		w := bufio.NewWriter(&out)
-		if c.rq.length == 0 {
-			c.writeRequest(w)
-			w.Flush()
-			if _, err := http.ReadRequest(bufio.NewReader(&out)); err != nil {
-				t.Errorf("request sent on for %q is malformed: %v\n%s", head[:end], err, out.String())
-			}
-		}
-	})
-}
-
-func FuzzScanResponse(f *testing.F) {
-	for _, r := range rawResponses {
-		if end := headEnd([]byte(r)); end > 0 {
-			f.Add(r[:end])
-		}
-	}
-	f.Fuzz(func(t *testing.T, head string) {
-		end := headEnd([]byte(head))
-		if end < 0 {
-			return
-		}
-		b := []byte(head[:end])
-		rh, err := scanResponse(b, false)
-		if err != nil {
-			return
-		}
-		h := http.Header{}
-		rh2, err := parseResponseHead(b, false, h)
-		if err != nil || rh2 != rh {
-			t.Errorf("parseResponseHead = %+v, %v; scanResponse = %+v", rh2, err, rh)
-		}
-		if rh.chunked && rh.length >= 0 {
-			t.Errorf("chunked with length %d", rh.length)
-		}
-	})
 }

@@ -1,10 +1,11 @@
 package proxy
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // closing reports whether the connection ends after this answer: the
@@ -12,45 +13,16 @@ import (
 // left unread.
 func (c *frontConn) closing() bool {
 	rq := &c.rq
-	return rq.closeConn || c.s.shutting.Load() || (rq.length > 0 && !rq.headGone)
-}
-
-// writeHead writes an answer's status line and fields from the instance's
-// head b to the client: HTTP/1.1 whatever the instance spoke, without the
-// hop-by-hop fields (and those its Connection field names).
-func (c *frontConn) writeHead(b []byte, rh *respHead) {
-	w := c.bw
-	ls := lines{b: b}
-	status, _, _ := ls.next()
-	w.WriteString("HTTP/1.1")
-	w.Write(status[8:])
-	w.WriteString("\r\n")
-	var dropNames [][]byte
-	if rh.connNames {
-		dropNames = connectionNames(b)
-	}
-	lengthSent := false
-	for {
-		line, _, ok := ls.next()
-		if !ok {
-			break
-		}
-		colon := bytes.IndexByte(line, ':')
-		if dropResponseField(fieldKind(line[:colon]), rh, &lengthSent) || (dropNames != nil && namedBy(dropNames, line[:colon])) {
-			continue
-		}
-		w.Write(line)
-		w.WriteString("\r\n")
-	}
+	return rq.CloseConn || c.s.shutting.Load() || (rq.Length > 0 && !rq.headGone)
 }
 
 // interim implements side.
 func (c *frontConn) interim(b []byte) error {
-	rh, err := scanResponse(b, false)
+	rh, err := http1.ScanResponse(b, false)
 	if err != nil {
 		return err
 	}
-	c.writeHead(b, &rh)
+	c.out.Head(b, &rh)
 	c.bw.WriteString("\r\n")
 	if c.bw.Flush() != nil {
 		return errClient
@@ -59,14 +31,14 @@ func (c *frontConn) interim(b []byte) error {
 }
 
 // respond implements side.
-func (c *frontConn) respond(b []byte, setCookie string) (respHead, error) {
-	rh, err := scanResponse(b, c.rq.isHead)
+func (c *frontConn) respond(b []byte, setCookie string) (http1.Response, error) {
+	rh, err := http1.ScanResponse(b, c.rq.IsHead)
 	if err != nil {
 		return rh, err
 	}
-	c.writeHead(b, &rh)
+	c.out.Head(b, &rh)
 	w := c.bw
-	if !rh.hasDate {
+	if !rh.HasDate {
 		w.Write(c.s.p.dateLine(time.Now()))
 	}
 	if setCookie != "" {
@@ -74,18 +46,15 @@ func (c *frontConn) respond(b []byte, setCookie string) (respHead, error) {
 		w.WriteString(setCookie)
 		w.WriteString("\r\n")
 	}
-	if rh.length < 0 {
-		// A chunked body, or one that ends with the instance's connection:
-		// chunks tell the client where it ends, so its connection lives on.
-		c.rq.chunking = true
-		w.WriteString("Transfer-Encoding: chunked\r\n")
-	}
 	if c.closing() {
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
 	return rh, nil
 }
+
+// sink implements side.
+func (c *frontConn) sink() http1.Sink { return &c.out }
 
 // fail implements side: an empty answer with status, as
 // httputil.ReverseProxy's error handler gives.
@@ -130,57 +99,11 @@ func (c *frontConn) errorPage(status int, msg string) bool {
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	if !c.rq.isHead {
+	if !c.rq.IsHead {
 		w.WriteString(msg)
 		w.WriteByte('\n')
 	}
 	return c.finish()
-}
-
-// data implements bodyOut.
-func (c *frontConn) data(p []byte) error {
-	if !c.rq.chunking {
-		_, err := c.bw.Write(p)
-		return err
-	}
-	if len(p) == 0 {
-		return nil
-	}
-	var buf [16]byte
-	c.bw.Write(strconv.AppendInt(buf[:0], int64(len(p)), 16))
-	c.bw.WriteString("\r\n")
-	c.bw.Write(p)
-	_, err := c.bw.WriteString("\r\n")
-	return err
-}
-
-// flush implements bodyOut.
-func (c *frontConn) flush() error { return c.bw.Flush() }
-
-// trailer implements bodyOut: trailer fields pass on as they are.
-func (c *frontConn) trailer(line []byte) error {
-	if !c.rq.chunking {
-		return nil
-	}
-	if !c.rq.zeroSent {
-		c.rq.zeroSent = true
-		c.bw.WriteString("0\r\n")
-	}
-	c.bw.Write(line)
-	_, err := c.bw.WriteString("\r\n")
-	return err
-}
-
-// end implements bodyOut.
-func (c *frontConn) end() error {
-	if !c.rq.chunking {
-		return nil
-	}
-	if !c.rq.zeroSent {
-		c.bw.WriteString("0\r\n")
-	}
-	_, err := c.bw.WriteString("\r\n")
-	return err
 }
 
 // dateLine returns the Date field for now, "Date: ...\r\n", formatted once

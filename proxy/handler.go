@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
 )
 
 // prodHandler serves the production listener.
@@ -76,7 +78,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, pl *pool, setCooki
 		pl.release()
 		return true
 	}
-	if !p.fast || !t.fast || !fastEligible(r) {
+	if !p.fast || !t.fast || !http1.Eligible(r) {
 		p.reverse(w, r, pl, t, setCookie, start)
 		return true
 	}

@@ -32,6 +32,12 @@ type Metrics struct {
 	Errors uint64 `json:"errors"`
 	// InFlight is the number of requests being served now.
 	InFlight int64 `json:"inFlight"`
+	// Unsolicited counts the answers of the environment's instances that
+	// were followed by bytes nobody asked for (a HEAD, 204 or 304 answer
+	// with a body, or a second answer): the connection they came on was
+	// closed instead of reused, so no other request could take them for its
+	// answer.
+	Unsolicited uint64 `json:"unsolicited"`
 	// Latency is the distribution of the time to serve a request, until its
 	// response body ended.
 	Latency Histogram `json:"latency"`
@@ -62,11 +68,12 @@ type Window struct {
 // envMetrics holds an environment's counters; every field is updated with
 // atomics so the request path never takes a lock.
 type envMetrics struct {
-	requests atomic.Uint64
-	errors   atomic.Uint64
-	sum      atomic.Int64
-	buckets  [len(latencyBounds) + 1]atomic.Uint64
-	window   outcomeWindow
+	requests    atomic.Uint64
+	errors      atomic.Uint64
+	unsolicited atomic.Uint64
+	sum         atomic.Int64
+	buckets     [len(latencyBounds) + 1]atomic.Uint64
+	window      outcomeWindow
 }
 
 func (m *envMetrics) record(status int, d time.Duration) {

@@ -42,6 +42,10 @@ func (r ErrorRate) withDefaults() ErrorRate {
 	return r
 }
 
+// Validate checks r, with the defaults of its zero fields applied; field
+// names r in the errors, such as "Options.ErrorRate".
+func (r ErrorRate) Validate(field string) error { return r.withDefaults().validate(field) }
+
 func (r ErrorRate) validate(field string) error {
 	switch {
 	case math.IsNaN(r.MaxRate) || r.MaxRate <= 0 || r.MaxRate >= 1:

@@ -10,8 +10,8 @@ import (
 )
 
 // Options configure a Proxy. The zero value serves production traffic on
-// :8080 and test traffic on 127.0.0.1:8081, with no admin API and no state
-// file.
+// :8080 and test traffic on 127.0.0.1:8081, with no state file. The admin
+// API is served by package admin.
 type Options struct {
 	// Addr is the production listener's address; ":8080" if empty. Use
 	// "127.0.0.1:0" for a free loopback port (see Proxy.Addr).
@@ -20,15 +20,9 @@ type Options struct {
 	// so test traffic stays on this host unless asked otherwise. "off"
 	// disables the test listener.
 	TestAddr string
-	// AdminAddr is the admin API's address: a TCP address ("127.0.0.1:9090")
-	// or a unix socket ("unix:/run/bluegreen-proxy.sock", created with mode
-	// 0600). Empty: no admin listener (the admin API is still available from
-	// AdminHandler). A TCP address that is not a loopback address requires
-	// AdminToken.
-	AdminAddr string
-	// AdminToken, if set, must be sent by admin clients as
-	// "Authorization: Bearer <token>".
-	AdminToken string
+	// TLS, if set, makes the production listener speak HTTPS (HTTP/1.1 and
+	// HTTP/2), with an optional HTTP listener redirecting to it.
+	TLS *TLSOptions
 	// StateFile, if set, is where the routing state (service configuration,
 	// routes and targets) is saved, atomically, on every change; New loads it
 	// so a restarted proxy comes back as it was.
@@ -90,6 +84,19 @@ type ServiceConfig struct {
 	// Sticky, if set, keeps each client on one environment while traffic is
 	// split between two, with a cookie.
 	Sticky Sticky
+	// Off switches values of Options.Defaults off for this service, where
+	// a zero field would take them.
+	Off DefaultsOff
+}
+
+// DefaultsOff names the values of Options.Defaults a service does without.
+type DefaultsOff struct {
+	// HeaderRule: no header rule.
+	HeaderRule bool `json:"headerRule,omitempty"`
+	// Sticky: no sticky cookie.
+	Sticky bool `json:"sticky,omitempty"`
+	// HealthCheck: no active health checks (passive ones stay).
+	HealthCheck bool `json:"healthCheck,omitempty"`
 }
 
 // HealthCheck configures health checks, with the meaning of an ALB target
@@ -175,17 +182,10 @@ func (o Options) validate() error {
 			return err
 		}
 	}
-	if o.AdminAddr != "" && !strings.HasPrefix(o.AdminAddr, "unix:") {
-		if err := checkAddr("Options.AdminAddr", o.AdminAddr); err != nil {
+	if o.TLS != nil {
+		if err := o.TLS.validate(); err != nil {
 			return err
 		}
-		if o.AdminToken == "" && !isLoopback(o.AdminAddr) {
-			return fieldError("Options.AdminToken", "empty while the admin API listens on "+o.AdminAddr,
-				"set a token, or listen on a loopback address or a unix socket")
-		}
-	}
-	if o.AdminAddr == "unix:" {
-		return fieldError("Options.AdminAddr", "unix socket without a path", `use "unix:/path/to/socket"`)
 	}
 	if o.ErrorWindow < 0 || o.ErrorWindow > maxErrorWindow {
 		return fieldError("Options.ErrorWindow", fmt.Sprintf("%d out of range", o.ErrorWindow),
@@ -221,10 +221,10 @@ func (c ServiceConfig) withDefaults(def ServiceConfig) ServiceConfig {
 	if c.DeregistrationDelay == 0 {
 		c.DeregistrationDelay = DefaultDeregistrationDelay
 	}
-	if c.HeaderRule.Name == "" {
+	if c.HeaderRule.Name == "" && !c.Off.HeaderRule {
 		c.HeaderRule = def.HeaderRule
 	}
-	if c.Sticky.Cookie == "" {
+	if c.Sticky.Cookie == "" && !c.Off.Sticky {
 		c.Sticky = def.Sticky
 	}
 	if c.Sticky.Cookie != "" && c.Sticky.TTL == 0 {
@@ -232,6 +232,9 @@ func (c ServiceConfig) withDefaults(def ServiceConfig) ServiceConfig {
 	}
 	h, d := &c.HealthCheck, def.HealthCheck
 	timeoutGiven := h.Timeout != 0 || d.Timeout != 0
+	if c.Off.HealthCheck {
+		d = HealthCheck{}
+	}
 	if h.Path == "" {
 		h.Path = d.Path
 	}
@@ -277,6 +280,14 @@ func (c ServiceConfig) validate(field string) error {
 		return fieldError(field+".DeregistrationDelay", "negative", "use a positive duration, or 0 for 30s")
 	}
 	h := c.HealthCheck
+	switch {
+	case c.Off.HeaderRule && c.HeaderRule != (HeaderRule{}):
+		return fieldError(field+".Off.HeaderRule", "set along with a header rule", "give the rule or switch the default off, not both")
+	case c.Off.Sticky && c.Sticky.Cookie != "":
+		return fieldError(field+".Off.Sticky", "set along with a sticky cookie", "give the cookie or switch the default off, not both")
+	case c.Off.HealthCheck && h.Path != "":
+		return fieldError(field+".Off.HealthCheck", "set along with a health check path", "give the path or switch the default off, not both")
+	}
 	if h.Path != "" && !strings.HasPrefix(h.Path, "/") {
 		return fieldError(field+".HealthCheck.Path", fmt.Sprintf("%q does not start with /", h.Path), `use a path such as "/healthz"`)
 	}
@@ -327,18 +338,6 @@ func checkAddr(field, addr string) error {
 		return fieldError(field, fmt.Sprintf("%q is not host:port", addr), `use an address such as "127.0.0.1:8080" or ":8080"`)
 	}
 	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func checkHost(field, h string) error {

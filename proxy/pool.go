@@ -196,11 +196,12 @@ func (pl *pool) status() []TargetStatus {
 
 func (pl *pool) snapshot() Metrics {
 	return Metrics{
-		Service:  pl.service,
-		Slot:     pl.slot,
-		Requests: pl.metrics.requests.Load(),
-		Errors:   pl.metrics.errors.Load(),
-		InFlight: pl.inflight.Load(),
-		Latency:  pl.metrics.histogram(),
+		Service:     pl.service,
+		Slot:        pl.slot,
+		Requests:    pl.metrics.requests.Load(),
+		Errors:      pl.metrics.errors.Load(),
+		InFlight:    pl.inflight.Load(),
+		Unsolicited: pl.metrics.unsolicited.Load(),
+		Latency:     pl.metrics.histogram(),
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -31,6 +32,7 @@ type Proxy struct {
 	date      atomic.Pointer[dateLine]
 	buffers   *bufferPool
 	health    *http.Client
+	certs     *certStore // the production listener's certificate; nil without TLS
 
 	table atomic.Pointer[table]
 
@@ -46,7 +48,7 @@ type Proxy struct {
 	srvMu   sync.Mutex
 	servers []*http.Server
 	fronts  []*frontServer
-	addrs   map[string]net.Addr // "prod", "test", "admin"
+	addrs   map[string]net.Addr // "prod", "test"
 	cleanup []func()
 }
 
@@ -83,6 +85,12 @@ func New(opts Options) (*Proxy, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect is an answer; 3xx counts as healthy
 		},
+	}
+	if opts.TLS != nil {
+		p.certs = &certStore{certFile: opts.TLS.CertFile, keyFile: opts.TLS.KeyFile}
+		if err := p.certs.load("Options.TLS"); err != nil {
+			return nil, err
+		}
 	}
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
@@ -124,8 +132,8 @@ func (p *Proxy) Handler() http.Handler { return prodHandler{p} }
 // the service's test route.
 func (p *Proxy) TestHandler() http.Handler { return testHandler{p} }
 
-// Start listens on Options.Addr, Options.TestAddr (unless "off") and
-// Options.AdminAddr (if set) and serves them in the background. It returns
+// Start listens on Options.Addr and Options.TestAddr (unless "off") and
+// serves them in the background (the admin API is package admin's). It returns
 // once every listener is bound, or the first error, having closed the
 // listeners it opened.
 func (p *Proxy) Start() error {
@@ -156,7 +164,18 @@ func (p *Proxy) Start() error {
 	if err != nil {
 		return fail(fmt.Errorf("proxy: production listener: %w", err))
 	}
+	if p.certs != nil {
+		ln = tls.NewListener(ln, p.certs.config())
+	}
 	lns = append(lns, listener{"prod", ln, p.Handler()})
+	if p.certs != nil && p.opts.TLS.RedirectAddr != "" {
+		rl, err := net.Listen("tcp", p.opts.TLS.RedirectAddr)
+		if err != nil {
+			return fail(fmt.Errorf("proxy: redirect listener: %w", err))
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		lns = append(lns, listener{"redirect", rl, redirectHandler{port: port}})
+	}
 	if p.opts.TestAddr != "off" {
 		ln, err := net.Listen("tcp", p.opts.TestAddr)
 		if err != nil {
@@ -164,23 +183,13 @@ func (p *Proxy) Start() error {
 		}
 		lns = append(lns, listener{"test", ln, p.TestHandler()})
 	}
-	if p.opts.AdminAddr != "" {
-		ln, cleanup, err := listenAdmin(p.opts.AdminAddr)
-		if err != nil {
-			return fail(fmt.Errorf("proxy: admin listener: %w", err))
-		}
-		if cleanup != nil {
-			p.cleanup = append(p.cleanup, cleanup)
-		}
-		lns = append(lns, listener{"admin", ln, p.AdminHandler(p.opts.AdminToken)})
-	}
 	for _, l := range lns {
 		p.addrs[l.name] = l.ln.Addr()
 		p.log.Info("proxy: listening", "listener", l.name, "addr", l.ln.Addr().String())
-		if p.fast && l.name != "admin" {
+		if p.fast && l.name != "redirect" {
 			// The front end serves ordinary requests itself and hands
 			// the rest to a net/http server of its own (front.go).
-			fs := newFrontServer(p, l.ln, l.name == "test", l.h)
+			fs := newFrontServer(p, l.ln, l.name == "test", l.name == "prod" && p.certs != nil, l.h)
 			p.fronts = append(p.fronts, fs)
 			go fs.serve()
 			continue
@@ -220,11 +229,6 @@ func (p *Proxy) Addr() string { return p.addr("prod") }
 // TestAddr returns the test listener's address once started; "" before
 // Start or when it is off.
 func (p *Proxy) TestAddr() string { return p.addr("test") }
-
-// AdminAddr returns the admin listener's address once started, in the form
-// ClientOptions.Addr takes ("127.0.0.1:9090" or "unix:/path"); "" before
-// Start or when there is none.
-func (p *Proxy) AdminAddr() string { return p.addr("admin") }
 
 // Shutdown stops the listeners, then waits until the requests in flight
 // finish (WebSockets and other hijacked connections are not waited for) or

@@ -8,12 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // target is one upstream instance of an environment. Its health is one
@@ -33,6 +33,8 @@ type target struct {
 	idle     chan struct{}        // receives when inflight drops to 0 once gone
 	kill     atomic.Pointer[kill] // canceled to cut t's requests in flight on the ReverseProxy path
 	conns    connPool             // the fast path's connections; closed to cut its requests
+
+	strayLog atomic.Int64 // when stray bytes were last logged (Unix nanoseconds)
 
 	mu        sync.Mutex    // guards checkStop
 	checkStop chan struct{} // closes to stop the active checker; nil when none runs
@@ -167,13 +169,30 @@ func (c releasingConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 
 // markRefused takes t out of rotation after a refused connection: until
 // active checks pass again, or for the cooldown when there are none.
-func (t *target) markRefused() {
+func (t *target) markRefused() { t.markFailed("refused a connection") }
+
+// noteStray counts n answers of t followed by bytes nobody asked for, and
+// logs them at most once a second.
+func (t *target) noteStray(n int) {
+	pl := t.pool
+	pl.metrics.unsolicited.Add(uint64(n))
+	now := time.Now().UnixNano()
+	if last := t.strayLog.Load(); now-last >= int64(time.Second) && t.strayLog.CompareAndSwap(last, now) {
+		pl.proxy.log.Warn("proxy: instance sent bytes nobody asked for (a body on a HEAD, 204 or 304 answer, or an extra answer); its connection was closed",
+			"service", pl.service, "slot", pl.slot, "target", t.addr, "unsolicited", pl.metrics.unsolicited.Load())
+	}
+}
+
+// markFailed takes t out of rotation after a passive health check failed
+// (a refused connection, a malformed answer): until active checks pass
+// again, or for the cooldown when there are none.
+func (t *target) markFailed(why string) {
 	t.refused.Store(true)
 	if !t.up.Swap(false) {
 		return
 	}
 	pl := t.pool
-	pl.proxy.log.Warn("proxy: instance refused a connection; taking it out of rotation",
+	pl.proxy.log.Warn("proxy: instance "+why+"; taking it out of rotation",
 		"service", pl.service, "slot", pl.slot, "target", t.addr)
 	hc := pl.healthCheck()
 	if hc.Path != "" {
@@ -271,48 +290,5 @@ func (t *target) waitGone(ctx context.Context, deadline <-chan time.Time) error 
 }
 
 // normalizeTarget turns "host:port" or "http://host:port" into
-// "http://host:port", rejecting anything else with an error naming field.
-func normalizeTarget(field, s string) (string, error) {
-	raw := s
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	bad := func(problem string) (string, error) {
-		return "", fieldError(field, fmt.Sprintf("%q %s", raw, problem),
-			`use "host:port" or "http://host:port", such as "127.0.0.1:8001"`)
-	}
-	switch {
-	case err != nil:
-		return bad("is not a URL")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return bad("has a scheme other than http or https")
-	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
-		return bad("has more than a scheme, host and port")
-	case u.Hostname() == "" || u.Port() == "":
-		return bad("lacks a host or a port")
-	}
-	if p := u.Port(); len(p) > 5 || strings.Trim(p, "0123456789") != "" {
-		return bad("has a bad port")
-	}
-	if n := atoiPort(u.Port()); n < 1 || n > 65535 {
-		return bad("has a port out of range")
-	}
-	host := u.Hostname()
-	if a, err := netip.ParseAddr(host); err == nil {
-		host = a.String()
-	} else if strings.ContainsAny(host, "%[]") {
-		return bad("has a bad host")
-	} else {
-		host = strings.ToLower(host)
-	}
-	return u.Scheme + "://" + net.JoinHostPort(host, u.Port()), nil
-}
-
-func atoiPort(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	return n
-}
+// "http://host:port" (see check.Target).
+func normalizeTarget(field, s string) (string, error) { return check.Target(field, s) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // TargetRegistrar is what a compute backend needs from a proxy: to say where
@@ -130,23 +131,7 @@ func (p *Proxy) setTargets(service string, slot bluegreen.Slot, norm []string) (
 	return removed, svc.config.Load().DeregistrationDelay, nil
 }
 
-func normalizeTargets(addrs []string) ([]string, error) {
-	if len(addrs) > maxTargets {
-		return nil, fieldError("addrs", fmt.Sprintf("%d targets", len(addrs)), fmt.Sprintf("register at most %d", maxTargets))
-	}
-	out := make([]string, 0, len(addrs))
-	for i, a := range addrs {
-		n, err := normalizeTarget(fmt.Sprintf("addrs[%d]", i), a)
-		if err != nil {
-			return nil, err
-		}
-		if slices.Contains(out, n) {
-			return nil, fieldError(fmt.Sprintf("addrs[%d]", i), fmt.Sprintf("%q listed twice", a), "list each instance once")
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
+func normalizeTargets(addrs []string) ([]string, error) { return check.Targets(addrs) }
 
 // Drain takes service's slot out of service and waits for its requests in
 // flight, up to the deregistration delay (see TargetRegistrar).

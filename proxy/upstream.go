@@ -16,6 +16,9 @@ type upConn struct {
 	br *bufio.Reader
 	bw *bufio.Writer
 
+	fd   int  // the socket, for peeking without a system call's wrapper; -1 if unknown
+	side side // the request being served, while one is
+
 	idleSince time.Time   // when it was last put back in its pool
 	cut       atomic.Bool // closed by a drain's deadline, not by a failure
 }
@@ -48,17 +51,15 @@ type connPool struct {
 // transport the slow path uses.
 const idleTimeout = 90 * time.Second
 
-// staleAfter is how long a connection may sit idle before it is checked,
-// on its way out of the pool, for having been closed by the instance.
-const staleAfter = time.Second
-
 var upDialer = &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 
 // get returns an idle connection (reused true) or, when there is none or
-// fresh is set, a new one. An idle connection is checked for having been
-// closed by the instance when it sat idle for staleAfter, or always with
-// check: a request that cannot be retried must not meet a dead one.
-func (cp *connPool) get(addr string, fresh, check bool, now time.Time) (c *upConn, reused bool, err error) {
+// fresh is set, a new one. Every idle connection is checked before it is
+// reused, as net/http's Transport watches its idle connections: one the
+// instance closed is dropped, and so is one on which the instance sent
+// bytes nobody asked for (strays counts those), so that no request ever
+// takes them for its answer.
+func (cp *connPool) get(addr string, fresh bool) (c *upConn, reused bool, strays int, err error) {
 	for !fresh {
 		cp.mu.Lock()
 		n := len(cp.idle)
@@ -70,38 +71,43 @@ func (cp *connPool) get(addr string, fresh, check bool, now time.Time) (c *upCon
 		cp.idle[n-1] = nil
 		cp.idle = cp.idle[:n-1]
 		cp.mu.Unlock()
-		if (!check && now.Sub(c.idleSince) < staleAfter) || c.alive() {
-			return c, true, nil
+		switch c.state() {
+		case connOpen, connUnknown:
+			return c, true, strays, nil
+		case connData:
+			strays++
 		}
 		cp.drop(c)
 	}
 	nc, err := upDialer.DialContext(context.Background(), "tcp", addr)
 	if err != nil {
-		return nil, false, err
+		return nil, false, strays, err
 	}
 	br := upReaders.Get().(*bufio.Reader)
 	bw := upWriters.Get().(*bufio.Writer)
 	br.Reset(nc)
 	bw.Reset(nc)
-	c = &upConn{nc: nc, br: br, bw: bw}
+	c = &upConn{nc: nc, br: br, bw: bw, fd: connFD(nc)}
 	cp.mu.Lock()
 	if cp.all == nil {
 		cp.all = map[*upConn]struct{}{}
 	}
 	cp.all[c] = struct{}{}
 	cp.mu.Unlock()
-	return c, false, nil
+	return c, false, strays, nil
 }
 
-// alive reports whether an idle connection is still open: the instance
-// has not closed it nor sent anything unasked. It costs a system call, so
-// only connections idle for a while are checked.
-func (c *upConn) alive() bool {
+// state reports what an idle connection holds: nothing (open), bytes the
+// instance sent unasked (data), or its end (closed). It costs one
+// non-blocking system call.
+func (c *upConn) state() connState {
 	if c.br.Buffered() > 0 {
-		return false
+		return connData
 	}
-	st := peekConn(c.nc)
-	return st == connOpen || st == connUnknown
+	if c.fd >= 0 {
+		return peekFD(c.fd)
+	}
+	return peekConn(c.nc)
 }
 
 // put returns c to the pool after a complete exchange; it closes c instead

@@ -1,12 +1,11 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // The JSON forms of ServiceConfig, used by the admin API and the state file,
@@ -18,6 +17,7 @@ type serviceConfigJSON struct {
 	DeregistrationDelay string           `json:"deregistrationDelay,omitempty"`
 	HeaderRule          *HeaderRule      `json:"headerRule,omitempty"`
 	Sticky              *stickyJSON      `json:"sticky,omitempty"`
+	Off                 *DefaultsOff     `json:"off,omitempty"`
 }
 
 type healthCheckJSON struct {
@@ -56,6 +56,10 @@ func (c ServiceConfig) MarshalJSON() ([]byte, error) {
 	}
 	if c.Sticky != (Sticky{}) {
 		w.Sticky = &stickyJSON{Cookie: c.Sticky.Cookie, TTL: durString(c.Sticky.TTL)}
+	}
+	if c.Off != (DefaultsOff{}) {
+		off := c.Off
+		w.Off = &off
 	}
 	return json.Marshal(w)
 }
@@ -98,6 +102,9 @@ func (c *ServiceConfig) UnmarshalJSON(b []byte) error {
 			return err
 		}
 	}
+	if w.Off != nil {
+		out.Off = *w.Off
+	}
 	*c = out
 	return nil
 }
@@ -113,16 +120,5 @@ func parseDur(field, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// decodeStrict decodes exactly one JSON value from b into v, refusing
-// unknown fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("bad JSON: data after the value")
-	}
-	return nil
-}
+// decodeStrict decodes exactly one JSON value (see check.StrictJSON).
+func decodeStrict(b []byte, v any) error { return check.StrictJSON(b, v) }

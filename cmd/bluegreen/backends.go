@@ -17,11 +17,12 @@ import (
 	"github.com/bluegreen-go/bluegreen/local"
 	"github.com/bluegreen-go/bluegreen/local/filestore"
 	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/admin"
 )
 
 // backends are the parts a deployment is wired from.
 type backends struct {
-	client  *proxy.Client // nil when no -proxy-admin was given (status)
+	client  *admin.Client // nil when no -proxy-admin was given (status)
 	compute *local.Compute
 	store   *filestore.Store
 	logDir  string       // the instances' logs, symbolic links resolved
@@ -53,7 +54,7 @@ func openBackends(ctx context.Context, o commonOptions, rule proxy.ErrorRate, st
 			}
 			token = strings.TrimSpace(string(t))
 		}
-		c, err := proxy.NewClient(proxy.ClientOptions{Addr: o.proxyAdmin, Token: token, ErrorRate: rule})
+		c, err := admin.NewClient(admin.ClientOptions{Addr: o.proxyAdmin, Token: token, ErrorRate: rule})
 		if err != nil {
 			return nil, &flagError{"proxy-admin", fmt.Sprintf("%q: %v", o.proxyAdmin, err), `use "unix:/path/admin.sock" or "127.0.0.1:9090"`}
 		}
@@ -114,7 +115,7 @@ func (b *backends) close() {
 
 // ping asks the daemon for the service's routes, so that a daemon that is
 // down or refuses the token is reported before any lease is taken.
-func ping(ctx context.Context, c *proxy.Client, o commonOptions) error {
+func ping(ctx context.Context, c *admin.Client, o commonOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, err := c.Routes(ctx, o.service)

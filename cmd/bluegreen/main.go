@@ -1,7 +1,7 @@
 // Command bluegreen deploys a service on a single host: each revision runs as
 // local processes (package local, detached), behind a long-running
 // bluegreen-proxy daemon that it drives through the daemon's admin API
-// (proxy.Client), with the service's state in files (package
+// (admin.Client), with the service's state in files (package
 // local/filestore). Traffic survives the command: if it exits or is killed
 // mid-deployment, the daemon keeps routing as it was told, the instances keep
 // running, and the next deploy (or reconcile) settles the unfinished

@@ -18,7 +18,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/local"
 	"github.com/bluegreen-go/bluegreen/local/filestore"
-	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/admin"
 )
 
 // world is one proxy daemon with a state directory, serving one service.
@@ -31,7 +31,7 @@ type world struct {
 	service  string
 	leaseTTL time.Duration
 	bins     bins
-	client   *proxy.Client
+	client   *admin.Client
 }
 
 // newWorld starts a proxy daemon, and arranges for it, every CLI and every
@@ -85,7 +85,7 @@ func newWorld(t *testing.T, leaseTTL time.Duration) *world {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the proxy daemon did not report its production listener within 10s")
 	}
-	w.client, err = proxy.NewClient(proxy.ClientOptions{Addr: w.admin})
+	w.client, err = admin.NewClient(admin.ClientOptions{Addr: w.admin})
 	if err != nil {
 		t.Fatal(err)
 	}

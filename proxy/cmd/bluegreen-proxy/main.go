@@ -1,6 +1,6 @@
 // Command bluegreen-proxy runs bluegreen's zero-downtime reverse proxy as a
 // long-running daemon. Deploy commands drive it through its admin API with
-// proxy.Client, so traffic keeps flowing when they exit or crash, and its
+// admin.Client, so traffic keeps flowing when they exit or crash, and its
 // routing state is saved to a file on every change so that a restarted
 // daemon routes as before.
 //
@@ -9,8 +9,11 @@
 //	bluegreen-proxy -listen :8080 -admin unix:/run/bluegreen-proxy.sock -state /var/lib/bluegreen-proxy/state.json
 //
 // The admin token, if any, is read from the file named by -token-file or
-// from the BLUEGREEN_PROXY_TOKEN environment variable. SIGINT or SIGTERM
-// stops it gracefully: listeners close, requests in flight finish.
+// from the BLUEGREEN_PROXY_TOKEN environment variable. With -tls-cert and
+// -tls-key the production listener speaks HTTPS (HTTP/1.1 and HTTP/2), and
+// SIGHUP reloads the certificate files without dropping a connection;
+// -redirect-http :80 redirects plain HTTP to it. SIGINT or SIGTERM stops it
+// gracefully: listeners close, requests in flight finish.
 package main
 
 import (
@@ -27,6 +30,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/admin"
 )
 
 func main() {
@@ -42,20 +46,22 @@ func main() {
 
 // run parses args, starts the proxy and serves until ctx ends. ready, if
 // not nil, receives the proxy once it listens.
-func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy.Proxy)) error {
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy.Proxy, *admin.Server)) error {
 	fs := flag.NewFlagSet("bluegreen-proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		opts       proxy.Options
+		adminOpts  admin.ServerOptions
 		tokenFile  = fs.String("token-file", "", "file holding the admin token (default: $BLUEGREEN_PROXY_TOKEN)")
 		headerRule = fs.String("header-rule", "", `send production requests with this header to the test route, as "Name=Value"`)
 		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		shutdown   = fs.Duration("shutdown-timeout", 30*time.Second, "how long a graceful stop waits for requests in flight")
 		hc         = &opts.Defaults.HealthCheck
+		tlsOpts    proxy.TLSOptions
 	)
 	fs.StringVar(&opts.Addr, "listen", proxy.DefaultAddr, "production listener address")
 	fs.StringVar(&opts.TestAddr, "test-listen", proxy.DefaultTestAddr, `test listener address, or "off"`)
-	fs.StringVar(&opts.AdminAddr, "admin", "127.0.0.1:9090", `admin API address: "host:port" or "unix:/path"`)
+	fs.StringVar(&adminOpts.Addr, "admin", "127.0.0.1:9090", `admin API address: "host:port" or "unix:/path"`)
 	fs.StringVar(&opts.StateFile, "state", "", "file the routing state is saved to and restored from (none if empty)")
 	fs.StringVar(&opts.DefaultService, "default-service", "", "service for requests whose Host matches no service")
 	fs.BoolVar(&opts.TrustForwarded, "trust-forwarded", false, "keep clients' X-Forwarded-For/-Proto (behind a trusted proxy)")
@@ -68,6 +74,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	fs.IntVar(&hc.UnhealthyThreshold, "unhealthy-threshold", 0, "consecutive failures that take an instance out (default 2)")
 	fs.DurationVar(&opts.Defaults.DeregistrationDelay, "drain-delay", proxy.DefaultDeregistrationDelay, "how long draining waits for requests in flight")
 	fs.StringVar(&opts.Defaults.Sticky.Cookie, "sticky-cookie", "", "cookie keeping clients on one environment during a shift (off if empty)")
+	fs.StringVar(&tlsOpts.CertFile, "tls-cert", "", "PEM certificate file: the production listener speaks HTTPS (reloaded on SIGHUP)")
+	fs.StringVar(&tlsOpts.KeyFile, "tls-key", "", "PEM private key file of -tls-cert")
+	fs.StringVar(&tlsOpts.RedirectAddr, "redirect-http", "", `with -tls-cert, an HTTP listener (such as ":80") redirecting to HTTPS`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,13 +90,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 		}
 		opts.Defaults.HeaderRule = proxy.HeaderRule{Name: name, Value: value}
 	}
-	opts.AdminToken = os.Getenv("BLUEGREEN_PROXY_TOKEN")
+	adminOpts.Token = os.Getenv("BLUEGREEN_PROXY_TOKEN")
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
 		if err != nil {
 			return fmt.Errorf("-token-file: %w", err)
 		}
-		opts.AdminToken = strings.TrimSpace(string(b))
+		adminOpts.Token = strings.TrimSpace(string(b))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -95,6 +104,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if tlsOpts != (proxy.TLSOptions{}) {
+		opts.TLS = &tlsOpts
+	}
+	if err := adminOpts.Validate(); err != nil {
+		return err
+	}
 	p, err := proxy.New(opts)
 	if err != nil {
 		return err
@@ -103,10 +118,30 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 		p.Close()
 		return err
 	}
-	if ready != nil {
-		ready(p)
+	api, err := admin.Start(p, adminOpts)
+	if err != nil {
+		p.Close()
+		return err
 	}
-	<-ctx.Done()
+	opts.Logger.Info("proxy: listening", "listener", "admin", "addr", api.Addr())
+	defer api.Close()
+	if ready != nil {
+		ready(p, api)
+	}
+	// SIGHUP reloads the certificate files; connections stay open.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case <-hup:
+			if err := p.ReloadCertificate(); err != nil {
+				opts.Logger.Error("SIGHUP: certificate not reloaded; the one in use stays", "err", err)
+			}
+		}
+	}
 	opts.Logger.Info("stopping: waiting for requests in flight", "timeout", *shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
 	defer cancel()

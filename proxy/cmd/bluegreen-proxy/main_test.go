@@ -13,6 +13,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/admin"
 )
 
 // TestDaemonRestartKeepsRoutes runs the daemon, routes a service through
@@ -33,9 +34,9 @@ func TestDaemonRestartKeepsRoutes(t *testing.T) {
 		"-header-rule", "X-Canary=1", "-log-level", "warn"}
 	routes := bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, 250), Test: bluegreen.SlotB}
 
-	for i, step := range []func(ctx context.Context, c *proxy.Client) error{
-		func(ctx context.Context, c *proxy.Client) error { return c.SetRoutes(ctx, "web", routes) },
-		func(ctx context.Context, c *proxy.Client) error {
+	for i, step := range []func(ctx context.Context, c *admin.Client) error{
+		func(ctx context.Context, c *admin.Client) error { return c.SetRoutes(ctx, "web", routes) },
+		func(ctx context.Context, c *admin.Client) error {
 			got, err := c.Routes(ctx, "web")
 			if err == nil && got != routes {
 				err = errors.New("restarted daemon has routes " + got.String() + ", want " + routes.String())
@@ -44,18 +45,18 @@ func TestDaemonRestartKeepsRoutes(t *testing.T) {
 		},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
-		ready := make(chan *proxy.Proxy, 1)
+		ready := make(chan *admin.Server, 1)
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, args, io.Discard, func(p *proxy.Proxy) { ready <- p }) }()
-		var p *proxy.Proxy
+		go func() { done <- run(ctx, args, io.Discard, func(_ *proxy.Proxy, s *admin.Server) { ready <- s }) }()
+		var api *admin.Server
 		select {
-		case p = <-ready:
+		case api = <-ready:
 		case err := <-done:
 			t.Fatalf("run %d: %v", i, err)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("run %d did not start", i)
 		}
-		c, err := proxy.NewClient(proxy.ClientOptions{Addr: p.AdminAddr(), Token: "s3cret"})
+		c, err := admin.NewClient(admin.ClientOptions{Addr: api.Addr(), Token: "s3cret"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"-listen", "8080"}, "Options.Addr"},
 		{[]string{"-header-rule", "X-Canary"}, "Name=Value"},
-		{[]string{"-admin", "0.0.0.0:9090"}, "Options.AdminToken"},
+		{[]string{"-admin", "0.0.0.0:9090"}, "ServerOptions.Token"},
 		{[]string{"-log-level", "loud"}, "-log-level"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-token-file", "/nonexistent/token"}, "-token-file"},

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"crypto/subtle"
@@ -9,17 +9,19 @@ import (
 	"strings"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
-// AdminHandler returns the admin API's handler (see the package
+// Handler returns the admin API's handler for p (see the package
 // documentation for its endpoints). If token is not empty, every request
 // must carry "Authorization: Bearer <token>".
-func (p *Proxy) AdminHandler(token string) http.Handler {
+func Handler(p *proxy.Proxy, token string) http.Handler {
 	return &adminHandler{p: p, token: []byte(token)}
 }
 
 type adminHandler struct {
-	p     *Proxy
+	p     *proxy.Proxy
 	token []byte
 }
 
@@ -41,7 +43,7 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fieldError("body", "larger than 1 MiB or unreadable", "send a smaller body"))
+		writeError(w, http.StatusRequestEntityTooLarge, check.FieldError("body", "larger than 1 MiB or unreadable", "send a smaller body"))
 		return
 	}
 	c, err := decodeCommand(r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
@@ -57,7 +59,7 @@ func (h *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	out, err := h.p.exec(r, c)
+	out, err := exec(h.p, r, c)
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return
@@ -94,12 +96,12 @@ type servicesBody struct {
 }
 
 type targetStatusBody struct {
-	Targets []TargetStatus `json:"targets"`
+	Targets []proxy.TargetStatus `json:"targets"`
 }
 
 // exec runs a decoded command and returns what to answer: nil for 204, a
 // string for plain text, promText, or a value to encode as JSON.
-func (p *Proxy) exec(r *http.Request, c command) (any, error) {
+func exec(p *proxy.Proxy, r *http.Request, c command) (any, error) {
 	ctx := r.Context()
 	switch c.op {
 	case opHealthz:
@@ -140,7 +142,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, bluegreen.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, proxy.ErrClosed):
 		return http.StatusServiceUnavailable
 	}
 	switch bluegreen.ErrorCode(err) {
@@ -163,7 +165,7 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		b.Code = bluegreen.CodeInvalid.String()
 		b.Field, b.Problem, b.Fix = ce.Field, ce.Problem, ce.Fix
 	}
-	if errors.Is(err, ErrClosed) {
+	if errors.Is(err, proxy.ErrClosed) {
 		b.Code = bluegreen.CodeTransient.String()
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // ClientOptions configure a Client.
@@ -27,43 +29,42 @@ type ClientOptions struct {
 	// transport must reach Addr (for a unix socket, dial it).
 	HTTPClient *http.Client
 	// ErrorRate is the rule Client.Check applies; the default rule if zero.
-	ErrorRate ErrorRate
+	ErrorRate proxy.ErrorRate
 }
 
 // Client drives a proxy daemon (a Proxy with an admin listener, such as
 // cmd/bluegreen-proxy) over its admin API, so that a short-lived deploy
 // command can deploy behind a long-running proxy. It is a bluegreen.Router,
-// bluegreen.Verifier and bluegreen.Monitor, and a TargetRegistrar. Errors
+// bluegreen.Verifier and bluegreen.Monitor, and a proxy.TargetRegistrar. Errors
 // carry the daemon's bluegreen code; a daemon that cannot be reached gives
 // CodeTransient, so the Deployer retries.
 type Client struct {
 	base  string
 	token string
 	hc    *http.Client
-	rule  ErrorRate
+	rule  proxy.ErrorRate
 }
 
 var (
-	_ bluegreen.Router   = (*Client)(nil)
-	_ bluegreen.Verifier = (*Client)(nil)
-	_ bluegreen.Monitor  = (*Client)(nil)
-	_ TargetRegistrar    = (*Client)(nil)
-	_ WindowReader       = (*Client)(nil)
+	_ bluegreen.Router      = (*Client)(nil)
+	_ bluegreen.Verifier    = (*Client)(nil)
+	_ bluegreen.Monitor     = (*Client)(nil)
+	_ proxy.TargetRegistrar = (*Client)(nil)
+	_ proxy.WindowReader    = (*Client)(nil)
 )
 
 // NewClient returns a Client for the daemon at opts.Addr. It does not
 // connect.
 func NewClient(opts ClientOptions) (*Client, error) {
-	rule := opts.ErrorRate.withDefaults()
-	if err := rule.validate("ClientOptions.ErrorRate"); err != nil {
+	if err := opts.ErrorRate.Validate("ClientOptions.ErrorRate"); err != nil {
 		return nil, err
 	}
-	c := &Client{token: opts.Token, hc: opts.HTTPClient, rule: rule}
+	c := &Client{token: opts.Token, hc: opts.HTTPClient, rule: opts.ErrorRate}
 	switch {
 	case strings.HasPrefix(opts.Addr, "unix:"):
 		path := strings.TrimPrefix(opts.Addr, "unix:")
 		if path == "" {
-			return nil, fieldError("ClientOptions.Addr", "unix socket without a path", `use "unix:/path/to/socket"`)
+			return nil, check.FieldError("ClientOptions.Addr", "unix socket without a path", `use "unix:/path/to/socket"`)
 		}
 		c.base = "http://bluegreen-proxy"
 		if c.hc == nil {
@@ -76,7 +77,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 			}}
 		}
 	case opts.Addr == "":
-		return nil, fieldError("ClientOptions.Addr", "empty", `set the daemon's admin address, such as "unix:/run/bluegreen-proxy.sock"`)
+		return nil, check.FieldError("ClientOptions.Addr", "empty", `set the daemon's admin address, such as "unix:/run/bluegreen-proxy.sock"`)
 	default:
 		base := opts.Addr
 		if !strings.Contains(base, "://") {
@@ -84,7 +85,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		}
 		u, err := url.Parse(base)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
-			return nil, fieldError("ClientOptions.Addr", fmt.Sprintf("%q is not an admin address", opts.Addr),
+			return nil, check.FieldError("ClientOptions.Addr", fmt.Sprintf("%q is not an admin address", opts.Addr),
 				`use "unix:/path", "host:port" or "http://host:port"`)
 		}
 		c.base = u.Scheme + "://" + u.Host
@@ -197,7 +198,7 @@ func (c *Client) Verify(ctx context.Context, service string, r bluegreen.Routes)
 }
 
 // ConfigureService sets how the daemon serves service.
-func (c *Client) ConfigureService(ctx context.Context, service string, cfg ServiceConfig) error {
+func (c *Client) ConfigureService(ctx context.Context, service string, cfg proxy.ServiceConfig) error {
 	return c.do(ctx, http.MethodPut, servicePath(service)+"/config", cfg, nil)
 }
 
@@ -210,46 +211,46 @@ func (c *Client) SetTargets(ctx context.Context, service string, slot bluegreen.
 }
 
 // Targets reports the instances of service's slot and their health.
-func (c *Client) Targets(ctx context.Context, service string, slot bluegreen.Slot) ([]TargetStatus, error) {
+func (c *Client) Targets(ctx context.Context, service string, slot bluegreen.Slot) ([]proxy.TargetStatus, error) {
 	var b targetStatusBody
 	err := c.do(ctx, http.MethodGet, slotPath(service, slot)+"/targets", nil, &b)
 	return b.Targets, err
 }
 
 // Drain takes service's slot out of service on the daemon and waits for its
-// requests in flight (see TargetRegistrar).
+// requests in flight (see proxy.TargetRegistrar).
 func (c *Client) Drain(ctx context.Context, service string, slot bluegreen.Slot) error {
 	return c.do(ctx, http.MethodPost, slotPath(service, slot)+"/drain", nil, nil)
 }
 
 // ErrorWindow returns the recent outcomes of service's slot (see
 // Proxy.ErrorWindow).
-func (c *Client) ErrorWindow(ctx context.Context, service string, slot bluegreen.Slot, n int) (Window, error) {
+func (c *Client) ErrorWindow(ctx context.Context, service string, slot bluegreen.Slot, n int) (proxy.Window, error) {
 	path := slotPath(service, slot) + "/window"
 	if n > 0 {
 		path += "?n=" + strconv.Itoa(n)
 	}
-	var w Window
+	var w proxy.Window
 	err := c.do(ctx, http.MethodGet, path, nil, &w)
 	return w, err
 }
 
 // Metrics returns the metrics of service's slot.
-func (c *Client) Metrics(ctx context.Context, service string, slot bluegreen.Slot) (Metrics, error) {
-	var m Metrics
+func (c *Client) Metrics(ctx context.Context, service string, slot bluegreen.Slot) (proxy.Metrics, error) {
+	var m proxy.Metrics
 	err := c.do(ctx, http.MethodGet, slotPath(service, slot)+"/metrics", nil, &m)
 	return m, err
 }
 
 // Name names the Client as a monitor: the name of ClientOptions.ErrorRate.
-func (c *Client) Name() string { return c.rule.withDefaults().Name }
+func (c *Client) Name() string { return (&proxy.ErrorRateMonitor{Rule: c.rule}).Name() }
 
 // Evidence says what the Client as a monitor needs (bluegreen.EvidenceDescriber).
-func (c *Client) Evidence() string { return c.rule.evidence() }
+func (c *Client) Evidence() string { return (&proxy.ErrorRateMonitor{Rule: c.rule}).Evidence() }
 
 // Check applies ClientOptions.ErrorRate to green's requests as the daemon
 // counted them, making the Client a bluegreen.Monitor.
 func (c *Client) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
-	m := ErrorRateMonitor{Source: c, Rule: c.rule}
+	m := proxy.ErrorRateMonitor{Source: c, Rule: c.rule}
 	return m.Check(ctx, in)
 }

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// listenAdmin listens on a TCP address or, for "unix:/path", on a unix
+// listen listens on a TCP address or, for "unix:/path", on a unix
 // socket only its owner may use. The socket is bound under a temporary name,
 // restricted to mode 0600, then renamed into place, so there is no moment
 // when others could connect. The returned cleanup removes the socket.
-func listenAdmin(addr string) (net.Listener, func(), error) {
+func listen(addr string) (net.Listener, func(), error) {
 	path, ok := strings.CutPrefix(addr, "unix:")
 	if !ok {
 		ln, err := net.Listen("tcp", addr)

@@ -1,22 +1,25 @@
-package proxy
+package admin
 
 import (
 	"context"
 	"errors"
+	"github.com/bluegreen-go/bluegreen/bluegreentest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestAdminAuth(t *testing.T) {
-	p, err := New(Options{})
+	p, err := proxy.New(proxy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +27,7 @@ func TestAdminAuth(t *testing.T) {
 	if err := p.SetRoutes(context.Background(), "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(p.AdminHandler("s3cret"))
+	srv := httptest.NewServer(Handler(p, "s3cret"))
 	defer srv.Close()
 	tests := []struct {
 		name   string
@@ -78,12 +81,12 @@ func TestAdminAuth(t *testing.T) {
 }
 
 func TestAdminRejectsBadInput(t *testing.T) {
-	p, err := New(Options{})
+	p, err := proxy.New(proxy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	srv := httptest.NewServer(p.AdminHandler(""))
+	srv := httptest.NewServer(Handler(p, ""))
 	defer srv.Close()
 	tests := []struct {
 		name, method, path, body string
@@ -141,8 +144,8 @@ func TestAdminRejectsBadInput(t *testing.T) {
 // against a daemon on a unix socket, and checks traffic follows.
 func TestClientDrivesDaemon(t *testing.T) {
 	blue, green := newBackend(t, "blue", nil), newBackend(t, "green", nil)
-	p, c := startDaemon(t, Options{AdminToken: "t0ken"})
-	fi, err := os.Stat(strings.TrimPrefix(p.AdminAddr(), "unix:"))
+	p, srv, c := startDaemon(t, proxy.Options{}, "t0ken")
+	fi, err := os.Stat(strings.TrimPrefix(srv.Addr(), "unix:"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +176,7 @@ func TestClientDrivesDaemon(t *testing.T) {
 		if s.want == "" {
 			continue
 		}
-		if _, body := get(t, hc, "http://"+p.Addr()+"/", nil); body != s.want {
+		if _, body := get(t, hc, "http://"+p.Addr()+"/"); body != s.want {
 			t.Errorf("after step %d: request went to %q, want %q", i, body, s.want)
 		}
 	}
@@ -181,7 +184,7 @@ func TestClientDrivesDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]TargetStatus{{Addr: "http://" + green.addr(), Healthy: true}}, ts); diff != "" {
+	if diff := cmp.Diff([]proxy.TargetStatus{{Addr: "http://" + green.addr(), Healthy: true}}, ts); diff != "" {
 		t.Errorf("targets (-want +got):\n%s", diff)
 	}
 	m, err := c.Metrics(ctx, "web", bluegreen.SlotB)
@@ -194,12 +197,12 @@ func TestClientDrivesDaemon(t *testing.T) {
 	if err := c.Drain(ctx, "web", bluegreen.SlotB); !errors.Is(err, bluegreen.ErrFailedPrecondition) {
 		t.Errorf("Drain of the live slot through the client: %v, want ErrFailedPrecondition", err)
 	}
-	if err := c.ConfigureService(ctx, "web", ServiceConfig{HealthCheck: HealthCheck{Path: "nope"}}); !errors.Is(err, bluegreen.ErrInvalid) {
+	if err := c.ConfigureService(ctx, "web", proxy.ServiceConfig{HealthCheck: proxy.HealthCheck{Path: "nope"}}); !errors.Is(err, bluegreen.ErrInvalid) {
 		t.Errorf("bad config through the client: %v, want ErrInvalid", err)
 	}
 
 	// A daemon that is gone is a transient error, so the Deployer retries.
-	p.Close()
+	srv.Close()
 	if _, err := c.Routes(ctx, "web"); !errors.Is(err, bluegreen.ErrTransient) {
 		t.Errorf("Routes from a stopped daemon: %v, want ErrTransient", err)
 	}
@@ -214,46 +217,81 @@ func TestNewClientRejectsBadAddr(t *testing.T) {
 }
 
 func TestAdminListenerRefusesSecondDaemon(t *testing.T) {
-	p, _ := startDaemon(t, Options{})
-	p2, err := New(Options{Addr: "127.0.0.1:0", TestAddr: "off", AdminAddr: p.AdminAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
-	if err := p2.Start(); err == nil || !strings.Contains(err.Error(), "another process") {
+	p, srv, _ := startDaemon(t, proxy.Options{}, "")
+	if _, err := Start(p, ServerOptions{Addr: srv.Addr()}); err == nil || !strings.Contains(err.Error(), "another process") {
 		t.Errorf("second daemon on the same socket: %v, want an error", err)
 	}
 }
 
-func TestOptionsValidation(t *testing.T) {
-	tests := []struct {
-		name  string
-		opts  Options
+func TestServerOptionsValidation(t *testing.T) {
+	p, err := proxy.New(proxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, tt := range []struct {
+		opts  ServerOptions
 		field string
 	}{
-		{"bad address", Options{Addr: "8080"}, "Options.Addr"},
-		{"public admin without token", Options{AdminAddr: "0.0.0.0:9090"}, "Options.AdminToken"},
-		{"unix without path", Options{AdminAddr: "unix:"}, "Options.AdminAddr"},
-		{"bad rate", Options{ErrorRate: ErrorRate{MaxRate: 1.5}}, "Options.ErrorRate.MaxRate"},
-		{"rule window above ring", Options{ErrorWindow: 10, ErrorRate: ErrorRate{Window: 20, MinRequests: 5}}, "Options.ErrorRate.Window"},
-		{"timeout not below interval", Options{Defaults: ServiceConfig{HealthCheck: HealthCheck{Interval: time.Second, Timeout: time.Second}}}, "Options.Defaults.HealthCheck.Timeout"},
-		{"bad header name", Options{Defaults: ServiceConfig{HeaderRule: HeaderRule{Name: "X Canary", Value: "1"}}}, "Options.Defaults.HeaderRule.Name"},
-		{"bad cookie", Options{Defaults: ServiceConfig{Sticky: Sticky{Cookie: "a;b"}}}, "Options.Defaults.Sticky.Cookie"},
-		{"hosts in defaults", Options{Defaults: ServiceConfig{Hosts: []string{"x.example.com"}}}, "Options.Defaults.Hosts"},
+		{ServerOptions{}, "ServerOptions.Addr"},
+		{ServerOptions{Addr: "unix:"}, "ServerOptions.Addr"},
+		{ServerOptions{Addr: "9090"}, "ServerOptions.Addr"},
+		{ServerOptions{Addr: "0.0.0.0:9090"}, "ServerOptions.Token"},
+	} {
+		_, err := Start(p, tt.opts)
+		var ce *bluegreen.ConfigError
+		if !errors.As(err, &ce) || ce.Field != tt.field {
+			t.Errorf("Start(%+v) = %v, want an error naming %s", tt.opts, err, tt.field)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.opts)
-			var ce *bluegreen.ConfigError
-			if !errors.As(err, &ce) || ce.Field != tt.field {
-				t.Errorf("New = %v, want an error naming %s", err, tt.field)
+}
+
+// TestClientConformance runs the router and monitor suites over a Client
+// driving a daemon.
+func TestClientConformance(t *testing.T) {
+	bluegreentest.TestRouter(t, func(t *testing.T) bluegreentest.RouterHarness {
+		_, _, c := startDaemon(t, proxy.Options{}, "s3cret")
+		return bluegreentest.RouterHarness{Router: c, Services: []string{"web", "api"}, PollInterval: time.Millisecond}
+	})
+	bluegreentest.TestMonitor(t, func(t *testing.T) bluegreentest.MonitorHarness {
+		var failing atomic.Bool
+		blue := newBackend(t, "blue", nil)
+		green := newBackend(t, "green", func(w http.ResponseWriter, r *http.Request) {
+			if failing.Load() {
+				http.Error(w, "broken", http.StatusInternalServerError)
 			}
 		})
-	}
-	// A short interval alone gets a timeout that fits.
-	p, err := New(Options{Defaults: ServiceConfig{HealthCheck: HealthCheck{Path: "/", Interval: time.Second}}})
-	if err != nil {
-		t.Fatalf("interval without timeout: %v", err)
-	}
-	p.Close()
+		rule := proxy.ErrorRate{MaxRate: 0.05, Window: 40, MinRequests: 20}
+		p, _, c := startDaemon(t, proxy.Options{ErrorRate: rule}, "")
+		c.rule = rule
+		ctx := context.Background()
+		for slot, addr := range map[bluegreen.Slot]string{bluegreen.SlotA: blue.addr(), bluegreen.SlotB: green.addr()} {
+			if err := c.SetTargets(ctx, "web", slot, []string{addr}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB)}); err != nil {
+			t.Fatal(err)
+		}
+		hc := newClient(t)
+		return bluegreentest.MonitorHarness{
+			Monitor: c,
+			Alarm:   "green-5xx-rate",
+			SetAlarm: func(ctx context.Context, firing bool) error {
+				failing.Store(firing)
+				for range rule.Window {
+					get(t, hc, "http://"+p.Addr()+"/")
+				}
+				return nil
+			},
+			Input: bluegreen.MonitorInput{
+				DeploymentID: "d-1",
+				Stage:        bluegreen.StageBakeTime,
+				Green:        bluegreen.Environment{Service: "web", Slot: bluegreen.SlotB, Revision: bluegreen.Revision{Name: "web:2"}},
+				Routes:       bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB)},
+			},
+			Timeout:      testTimeout,
+			PollInterval: time.Millisecond,
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -22,8 +24,8 @@ func TestDecodeCommand(t *testing.T) {
 			command{op: opSetRoutes, service: "web", routes: bluegreen.Routes{Production: bluegreen.Weights{A: 999, B: 1}, Test: bluegreen.SlotB}}},
 		{"POST", "/v1/services/web/verify", "", `{"production":{"a":0,"b":0}}`, command{op: opVerify, service: "web"}},
 		{"PUT", "/v1/services/web%3Aprod/config", "", `{"hosts":["a.example.com"],"healthCheck":{"path":"/up","interval":"2s"},"sticky":{"cookie":"bg"}}`,
-			command{op: opSetConfig, service: "web:prod", config: ServiceConfig{Hosts: []string{"a.example.com"},
-				HealthCheck: HealthCheck{Path: "/up", Interval: 2e9}, Sticky: Sticky{Cookie: "bg"}}}},
+			command{op: opSetConfig, service: "web:prod", config: proxy.ServiceConfig{Hosts: []string{"a.example.com"},
+				HealthCheck: proxy.HealthCheck{Path: "/up", Interval: 2e9}, Sticky: proxy.Sticky{Cookie: "bg"}}}},
 		{"PUT", "/v1/services/web/slots/B/targets", "", `{"targets":["127.0.0.1:8001","http://localhost:8002"]}`,
 			command{op: opSetTargets, service: "web", slot: "B", targets: []string{"http://127.0.0.1:8001", "http://localhost:8002"}}},
 		{"POST", "/v1/services/web/slots/A/drain", "", "", command{op: opDrain, service: "web", slot: "A"}},
@@ -70,7 +72,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		if c.op == 0 {
 			t.Fatal("accepted a request without an operation")
 		}
-		if c.op >= opGetRoutes && checkServiceName("service", c.service) != nil {
+		if c.op >= opGetRoutes && check.ServiceName("service", c.service) != nil {
 			t.Fatalf("accepted service %q", c.service)
 		}
 		if c.op >= opGetTargets && !c.slot.Valid() {
@@ -79,7 +81,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		if err := c.routes.Validate(); err != nil {
 			t.Fatalf("accepted routes %v: %v", c.routes, err)
 		}
-		if _, err := normalizeTargets(c.targets); err != nil {
+		if _, err := check.Targets(c.targets); err != nil {
 			t.Fatalf("accepted targets %q: %v", c.targets, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"errors"
@@ -9,9 +9,14 @@ import (
 	"strings"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/proxy/internal/check"
 )
 
 // The admin API is listed in the package documentation (doc.go).
+
+// maxWindow is the largest window an error-rate query may ask for.
+const maxWindow = 1 << 20
 
 // op is an admin operation.
 type op uint8
@@ -38,7 +43,7 @@ type command struct {
 	service string
 	slot    bluegreen.Slot
 	routes  bluegreen.Routes
-	config  ServiceConfig
+	config  proxy.ServiceConfig
 	targets []string
 	n       int
 }
@@ -78,7 +83,7 @@ func decodeCommand(method, path, query string, body []byte) (command, error) {
 	for i, s := range segs {
 		u, err := url.PathUnescape(s)
 		if err != nil {
-			return command{}, badInput(fieldError("path", fmt.Sprintf("segment %q is badly escaped", s), "percent-encode path segments"))
+			return command{}, badInput(check.FieldError("path", fmt.Sprintf("segment %q is badly escaped", s), "percent-encode path segments"))
 		}
 		segs[i] = u
 	}
@@ -122,15 +127,15 @@ func decodeCommand(method, path, query string, body []byte) (command, error) {
 	}
 	if !methodAllowed(method, allow) {
 		return command{}, &adminError{status: http.StatusMethodNotAllowed, allow: allow,
-			err: badInput(fieldError("method", method+" not allowed on "+path, "use "+allow))}
+			err: badInput(check.FieldError("method", method+" not allowed on "+path, "use "+allow))}
 	}
 	if len(segs) >= 4 {
-		if err := checkServiceName("service", c.service); err != nil {
+		if err := check.ServiceName("service", c.service); err != nil {
 			return command{}, badInput(err)
 		}
 	}
 	if len(segs) == 6 {
-		if err := checkSlot("slot", c.slot); err != nil {
+		if err := check.Slot("slot", c.slot); err != nil {
 			return command{}, badInput(err)
 		}
 	}
@@ -146,28 +151,28 @@ func decodeCommand(method, path, query string, body []byte) (command, error) {
 func (c *command) decodeBody(body []byte) error {
 	switch c.op {
 	case opSetRoutes, opVerify:
-		if err := decodeStrict(body, &c.routes); err != nil {
-			return fieldError("body", err.Error(), `send routes such as {"production":{"a":900,"b":100},"test":"B"}`)
+		if err := check.StrictJSON(body, &c.routes); err != nil {
+			return check.FieldError("body", err.Error(), `send routes such as {"production":{"a":900,"b":100},"test":"B"}`)
 		}
 		return c.routes.Validate()
 	case opSetConfig:
-		if err := decodeStrict(body, &c.config); err != nil {
+		if err := check.StrictJSON(body, &c.config); err != nil {
 			var ce *bluegreen.ConfigError
 			if errors.As(err, &ce) {
 				return err
 			}
-			return fieldError("body", err.Error(), `send a service configuration such as {"hosts":["app.example.com"],"healthCheck":{"path":"/healthz"}}`)
+			return check.FieldError("body", err.Error(), `send a service configuration such as {"hosts":["app.example.com"],"healthCheck":{"path":"/healthz"}}`)
 		}
 		return nil
 	case opSetTargets:
 		var b targetsBody
-		if err := decodeStrict(body, &b); err != nil {
-			return fieldError("body", err.Error(), `send {"targets":["127.0.0.1:8001"]}`)
+		if err := check.StrictJSON(body, &b); err != nil {
+			return check.FieldError("body", err.Error(), `send {"targets":["127.0.0.1:8001"]}`)
 		}
 		if b.Targets == nil {
-			return fieldError("targets", "missing", `send {"targets":[]} to remove every instance`)
+			return check.FieldError("targets", "missing", `send {"targets":[]} to remove every instance`)
 		}
-		norm, err := normalizeTargets(b.Targets)
+		norm, err := check.Targets(b.Targets)
 		if err != nil {
 			return err
 		}
@@ -175,7 +180,7 @@ func (c *command) decodeBody(body []byte) error {
 		return nil
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
-		return fieldError("body", "not empty", "send no body with this request")
+		return check.FieldError("body", "not empty", "send no body with this request")
 	}
 	return nil
 }
@@ -183,17 +188,17 @@ func (c *command) decodeBody(body []byte) error {
 func (c *command) decodeQuery(query string) error {
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return fieldError("query", "badly encoded", "percent-encode the query")
+		return check.FieldError("query", "badly encoded", "percent-encode the query")
 	}
 	for k := range q {
 		if c.op != opWindow || k != "n" {
-			return fieldError("query."+k, "unknown parameter", "remove it")
+			return check.FieldError("query."+k, "unknown parameter", "remove it")
 		}
 	}
 	if s := q.Get("n"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxErrorWindow {
-			return fieldError("query.n", fmt.Sprintf("%q is not a count between 1 and %d", s, maxErrorWindow), "send n=1000, or no n for the whole window")
+		if err != nil || n < 1 || n > maxWindow {
+			return check.FieldError("query.n", fmt.Sprintf("%q is not a count between 1 and %d", s, maxWindow), "send n=1000, or no n for the whole window")
 		}
 		c.n = n
 	}
