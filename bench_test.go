@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/bluegreentest"
 )
 
 // Minimal backends for benchmarks: they do no recording, so the figures are
@@ -67,12 +68,33 @@ func BenchmarkDeploy(b *testing.B) {
 // BenchmarkConcurrentDeployments starts 10,000 deployments of distinct
 // services at once in one process, holds them all in flight (paused at
 // POST_TEST_TRAFFIC_SHIFT, green running, test traffic on it), measures the
-// heap they hold, then lets them all finish.
+// heap they hold, then lets them all finish. It runs over minimal backends
+// (the Deployer's own cost) and over the bluegreentest fakes users run
+// their tests with (which record every call), in one run.
 func BenchmarkConcurrentDeployments(b *testing.B) {
+	backends := []struct {
+		name    string
+		backend func() (bluegreen.Compute, bluegreen.Router, bluegreen.Store)
+	}{
+		{"minimal", func() (bluegreen.Compute, bluegreen.Router, bluegreen.Store) {
+			return benchCompute{}, &benchRouter{}, bluegreen.NewMemoryStore()
+		}},
+		{"fakes", func() (bluegreen.Compute, bluegreen.Router, bluegreen.Store) {
+			return bluegreentest.NewCompute(bluegreentest.ComputeOptions{}), bluegreentest.NewRouter(bluegreentest.RouterOptions{}),
+				bluegreentest.NewStore(nil)
+		}},
+	}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) { benchConcurrent(b, be.backend) })
+	}
+}
+
+func benchConcurrent(b *testing.B, backend func() (bluegreen.Compute, bluegreen.Router, bluegreen.Store)) {
 	const n = 10_000
 	for b.Loop() {
+		compute, router, store := backend()
 		d, err := bluegreen.New(bluegreen.Config{
-			Compute: benchCompute{}, Router: &benchRouter{}, Store: bluegreen.NewMemoryStore(),
+			Compute: compute, Router: router, Store: store,
 			Shift: bluegreen.Linear(25, 0),
 			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
 		})

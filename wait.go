@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -56,43 +57,84 @@ func (r *run) renewDuring(backend any, fn func(ctx context.Context) error) error
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
-	stop := make(chan struct{})
-	lost := make(chan error, 1)
-	// The run's goroutine is inside fn until stop is closed: the renewer
-	// alone touches r.rec and r.lastSave meanwhile.
-	go func() {
-		for {
-			due := r.lastSave.Add(r.d.cfg.LeaseTTL / 3).Sub(r.clock.Now())
-			select {
-			case <-stop:
-				lost <- nil
-				return
-			case <-r.clock.After(max(due, 0)):
-			}
-			select {
-			case <-stop:
-				lost <- nil
-				return
-			default:
-			}
-			if err := r.save(ctx); err != nil {
-				if ErrorCode(err) == CodeConflict {
-					cancel()
-					lost <- r.lostLease(err)
-					return
-				}
-				// A store that fails now may answer at the next try; the
-				// lease is still ours until it expires.
-				r.lastSave = r.clock.Now()
-			}
-		}
-	}()
+	rn := &renewer{r: r, ctx: ctx, cancel: cancel}
+	rn.mu.Lock() // a timer due at once waits for rn.timer to be set
+	rn.arm()
+	rn.mu.Unlock()
 	err := fn(ctx)
-	close(stop)
-	if lerr := <-lost; lerr != nil {
+	if lerr := rn.stop(); lerr != nil {
 		return &abortSignal{lerr}
 	}
 	return err
+}
+
+// renewer renews a run's lease while the run's goroutine is inside a
+// backend call. Until stop returns, it alone touches r.rec and r.lastSave;
+// its mutex orders its saves before whatever the run does next.
+type renewer struct {
+	r      *run
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	stopped bool
+	timer   func() bool // stops the pending timer
+	lost    error
+}
+
+// arm schedules the next renewal, a third of the TTL after the last save.
+// rn.mu must be held.
+func (rn *renewer) arm() {
+	due := max(rn.r.lastSave.Add(rn.r.d.cfg.LeaseTTL/3).Sub(rn.r.clock.Now()), 0)
+	rn.timer = afterFunc(rn.r.clock, due, rn.fire)
+}
+
+func (rn *renewer) fire() {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	if rn.stopped {
+		return
+	}
+	if err := rn.r.save(rn.ctx); err != nil {
+		if ErrorCode(err) == CodeConflict {
+			rn.lost = rn.r.lostLease(err)
+			rn.cancel()
+			return
+		}
+		// A store that fails now may answer at the next try; the lease is
+		// still ours until it expires.
+		rn.r.lastSave = rn.r.clock.Now()
+	}
+	rn.arm()
+}
+
+// stop ends the renewals, waiting for one in progress, and reports a lost
+// lease.
+func (rn *renewer) stop() error {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	rn.stopped = true
+	rn.timer()
+	return rn.lost
+}
+
+// afterFunc calls f in its own goroutine after d by clock, and returns a
+// function that stops it. The real clock (and time under synctest) uses a
+// runtime timer; another Clock a goroutine waiting on After.
+func afterFunc(clock Clock, d time.Duration, f func()) (stop func() bool) {
+	if _, ok := clock.(realClock); ok {
+		return time.AfterFunc(d, f).Stop
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-clock.After(d):
+			f()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return func() bool { once.Do(func() { close(done) }); return true }
 }
 
 // canceled handles the caller's context being done, per Config.OnCancel.

@@ -1,9 +1,7 @@
 package bluegreentest
 
 import (
-	"cmp"
 	"context"
-	"slices"
 
 	"github.com/bluegreen-go/bluegreen"
 )
@@ -19,15 +17,15 @@ func (c *Compute) Discover(ctx context.Context, service string) ([]bluegreen.Fou
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []bluegreen.Found
-	for k, in := range c.envs {
-		if k.service != service {
+	for _, slot := range []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB} {
+		in, ok := c.envs[slotKey{service, slot}]
+		if !ok {
 			continue
 		}
 		p, ok := c.primary[service]
 		in.statusCalls++ // Discover reads the status as Status does
 		out = append(out, bluegreen.Found{Environment: cloneEnv(in.env), Status: c.statusOf(in), Primary: ok && sameEnv(p, in.env)})
 	}
-	slices.SortFunc(out, func(a, b bluegreen.Found) int { return cmp.Compare(a.Environment.Slot, b.Environment.Slot) })
 	return out, nil
 }
 
