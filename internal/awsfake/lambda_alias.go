@@ -115,9 +115,9 @@ type lambdaWireAlias struct {
 	AliasArn        string
 	Name            string
 	FunctionVersion string
-	Description     string                  `json:",omitempty"`
+	Description     string                   `json:",omitempty"`
 	RoutingConfig   *lambdaWireRoutingConfig `json:",omitempty"`
-	RevisionId      string                  //nolint:revive // the wire name
+	RevisionId      string                   //nolint:revive // the wire name
 }
 
 type lambdaWireRoutingConfig struct {
