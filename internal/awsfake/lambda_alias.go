@@ -254,6 +254,9 @@ func (l *Lambda) updateAlias(q lambdaRequest, name string) {
 		lambdaError(q.w, routingStatus(msg), routingCode(msg), msg)
 		return
 	}
+	if len(weights) == 0 {
+		weights = nil
+	}
 	c := l.control()
 	c.revisions++
 	a.version, a.weights, a.description, a.revision = version, maps.Clone(weights), desc, c.revisions
