@@ -185,7 +185,8 @@ func TestVersionStates(t *testing.T) {
 
 // TestAdoptsBrownfieldAlias deploys over a production alias someone else
 // made: Discover reports its version in slot A, Routes all traffic there,
-// and the deployment records it in live-slot-a before green goes to slot B.
+// the Deployer adopts it as blue, and the deployment records it in
+// live-slot-a before green goes to slot B and releases it at clean-up.
 func TestAdoptsBrownfieldAlias(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, bluegreen.Linear(50, time.Minute))
@@ -217,9 +218,14 @@ func TestAdoptsBrownfieldAlias(t *testing.T) {
 		if err != nil || res.Green.Slot != bluegreen.SlotB {
 			t.Fatalf("deployment over the adopted alias: %+v, %v", res, err)
 		}
-		got := w.aliases()
-		if got["live"] != "v2" || got["live-slot-b"] != "v2" || got["live-slot-a"] != "v1" {
-			t.Errorf("aliases after the deployment = %v; want live and live-slot-b at v2, live-slot-a recording v1", got)
+		if !res.Adopted || res.Blue == nil || res.Blue.DeploymentID != "adopted-v1" || res.Blue.Slot != bluegreen.SlotA {
+			t.Errorf("result: adopted %v, blue %+v; want version 1 adopted in slot A", res.Adopted, res.Blue)
+		}
+		// The adopted version was recorded in live-slot-a during the
+		// deployment and released at clean-up, like any blue.
+		wantAliases := map[string]string{"live": "v2", "live-test": "v2", "live-slot-b": "v2"}
+		if diff := cmp.Diff(wantAliases, w.aliases()); diff != "" {
+			t.Errorf("aliases after the deployment (-want +got):\n%s", diff)
 		}
 		// Traffic never went to nothing: every shift named version 1 or 2.
 		for _, s := range w.takeShifts() {

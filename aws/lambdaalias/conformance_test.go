@@ -2,6 +2,7 @@ package lambdaalias_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,4 +64,41 @@ func slotVersions(t testing.TB, fake *awsfake.Lambda, b *lambdaalias.Backend, fn
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestBrownfieldConformance runs bluegreentest.TestBrownfield over a
+// function whose production and test aliases someone else made.
+func TestBrownfieldConformance(t *testing.T) {
+	bluegreentest.TestBrownfield(t, func(t *testing.T) bluegreentest.BrownfieldHarness {
+		fake := awsfake.NewLambda()
+		fake.SetUpdateDelay(20 * time.Millisecond)
+		addFunction(t, fake, "web")
+		client := lambda.NewFromConfig(awsfake.Config(awsfake.ServeTest(t, fake)))
+		b := newBackend(t, client, lambdaalias.Options{})
+		var n atomic.Int32
+		return bluegreentest.BrownfieldHarness{
+			Compute: b, Router: b, Service: "web",
+			Live: func(ctx context.Context) (bluegreen.Environment, error) {
+				v, err := fake.PublishCode("web", "s3://code/terraform.zip", "deployed by terraform")
+				if err != nil {
+					return bluegreen.Environment{}, err
+				}
+				for _, alias := range []string{"live", "live-test"} {
+					if err := fake.SetAlias("web", awsfake.LambdaAlias{Name: alias, FunctionVersion: v, Description: "terraform"}); err != nil {
+						return bluegreen.Environment{}, err
+					}
+				}
+				found, err := b.Discover(ctx, "web")
+				if err != nil || len(found) != 1 {
+					return bluegreen.Environment{}, fmt.Errorf("Discover = %v, %v; want one environment", found, err)
+				}
+				return found[0].Environment, nil
+			},
+			Revision: func() bluegreen.Revision { return s3Revision("web", int(n.Add(1))) },
+			Configure: func(c *bluegreen.Config) {
+				c.HealthInterval, c.MonitorInterval, c.HealthTimeout = 10*time.Millisecond, 10*time.Millisecond, 10*time.Second
+			},
+			Timeout: 20 * time.Second,
+		}
+	})
 }
