@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/hookwire"
 )
 
 // InvokeAPI is the part of *lambda.Client a Hook uses.
@@ -49,6 +50,7 @@ type Options struct {
 // concurrent use.
 type Hook struct {
 	opts Options
+	wire hookwire.Builder
 }
 
 var (
@@ -65,25 +67,12 @@ func New(o Options) (*Hook, error) {
 		return nil, &bluegreen.ConfigError{Field: "lambdahook.Options.Function", Problem: "empty",
 			Fix: `name the function to invoke, such as "my-hook" or its ARN`}
 	}
-	if o.ServiceARN == nil {
-		o.ServiceARN = func(service string) string { return service }
-	}
-	if o.RevisionARN == nil {
-		o.RevisionARN = func(env bluegreen.Environment) string { return env.Revision.Name }
-	}
-	if o.ResourceARN == nil {
-		serviceARN := o.ServiceARN
-		o.ResourceARN = func(in bluegreen.HookInput) string {
-			if arn, ok := ecsDeploymentARN(serviceARN(in.Service), in.DeploymentID); ok {
-				return arn
-			}
-			return in.DeploymentID
-		}
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hook{opts: o}, nil
+	wire := hookwire.NewBuilder(hookwire.Naming{ServiceARN: o.ServiceARN, RevisionARN: o.RevisionARN, ResourceARN: o.ResourceARN},
+		o.Function, o.Qualifier)
+	return &Hook{opts: o, wire: wire}, nil
 }
 
 // maxReason bounds the part of a function's error message kept in a Reason.

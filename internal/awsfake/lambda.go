@@ -45,8 +45,10 @@ const lambdaMaxPayload = 6 << 20
 
 // Lambda is a fake of the AWS Lambda Invoke API (REST JSON:
 // POST /2015-03-31/functions/{FunctionName}/invocations) whose functions are
-// Go funcs. Serve it with Serve or ServeTest and reach it with Config. It is
-// safe for concurrent use.
+// Go funcs, and of the control-plane operations that update a function's
+// code, publish versions and route aliases (see AddFunction). Serve it with
+// Serve or ServeTest and reach it with Config, or with InProcessConfig
+// without a socket. It is safe for concurrent use.
 type Lambda struct {
 	// Faults counts calls per operation ("Invoke") and injects faults.
 	Faults Faults
@@ -54,6 +56,7 @@ type Lambda struct {
 	mu          sync.Mutex
 	funcs       map[string]LambdaFunc
 	invocations []Invocation
+	ctl         *lambdaControl // the control plane (lambda_versions.go)
 }
 
 // NewLambda returns a fake with no functions.
@@ -87,8 +90,12 @@ func (l *Lambda) Invocations() []Invocation {
 	return out
 }
 
-// ServeHTTP serves the Invoke operation.
+// ServeHTTP serves the Invoke operation, and the control-plane operations
+// of lambda_versions.go and lambda_alias.go.
 func (l *Lambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.serveControl(w, r) {
+		return
+	}
 	name, ok := lambdaFunctionFromPath(r.URL.EscapedPath())
 	if !ok || r.Method != http.MethodPost {
 		lambdaError(w, http.StatusNotFound, "UnknownOperationException", "unknown operation "+r.Method+" "+r.URL.Path)
