@@ -67,7 +67,9 @@ func (f *fakeProm) set(query string, fn func(at time.Time) answer) {
 }
 
 // setAnswer makes query answer a.
-func (f *fakeProm) setAnswer(query string, a answer) { f.set(query, func(time.Time) answer { return a }) }
+func (f *fakeProm) setAnswer(query string, a answer) {
+	f.set(query, func(time.Time) answer { return a })
+}
 
 func (f *fakeProm) seen() []request {
 	f.mu.Lock()
@@ -203,7 +205,6 @@ func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Request = req
 	return resp, nil
 }
-
 
 // newServer serves h on 127.0.0.1 for the test.
 func newServer(t testing.TB, h http.HandlerFunc) string {
