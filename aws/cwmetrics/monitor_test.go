@@ -92,7 +92,9 @@ func TestCheck(t *testing.T) {
 			}},
 		{"a+b, a/b: one metric, target group by function", func(o *cwmetrics.Options) {
 			o.Metrics, o.Expression, o.SampleID, o.MinSamples = o.Metrics[:1], "", "", 0
-			o.TargetGroups, o.TargetGroup = nil, func(env bluegreen.Environment) (string, error) { return "targetgroup/" + env.Service + "-" + string(env.Slot) + "/1", nil }
+			o.TargetGroups, o.TargetGroup = nil, func(env bluegreen.Environment) (string, error) {
+				return "targetgroup/" + env.Service + "-" + string(env.Slot) + "/1", nil
+			}
 			o.Threshold = 10
 		}, []point{{"targetgroup/web-B/1", "HTTPCode_Target_5XX_Count", 30 * time.Second, []float64{11}}},
 			false, func(now time.Time) bluegreen.Verdict {
