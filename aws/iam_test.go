@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/cwmetrics"
 	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
@@ -71,6 +72,7 @@ func adapterActions() []string {
 		{reflect.TypeFor[elbrouter.Options](), "Client", "elasticloadbalancing"},
 		{reflect.TypeFor[lambdahook.Options](), "Client", "lambda"},
 		{reflect.TypeFor[cwmonitor.Options](), "Client", "cloudwatch"},
+		{reflect.TypeFor[cwmetrics.Options](), "Client", "cloudwatch"},
 		{reflect.TypeFor[dynamostore.Options](), "Client", "dynamodb"},
 	}
 	set := map[string]bool{}
@@ -89,7 +91,7 @@ func adapterActions() []string {
 // TestIAMPolicy checks that iam-policy.json allows exactly the actions of
 // the API calls the adapters make: the methods of the client interfaces
 // they take, each of which the deployments below are seen to call through
-// the fakes, and nothing else.
+// the fakes (cwmetrics by one Check), and nothing else.
 func TestIAMPolicy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -109,6 +111,18 @@ func TestIAMPolicy(t *testing.T) {
 	res, err, evs = deploy(t, d, web.name, revision(web.name, 3))
 	if !errors.Is(err, bluegreen.ErrRolledBack) || res.Rollback == nil || res.Rollback.Trigger != bluegreen.TriggerHealth {
 		t.Fatalf("web:3 with failing tasks: %s, %v (stages %s); want a rollback for health", res.Outcome, err, stages(evs))
+	}
+
+	// A metrics monitor on web's green target group, checked once through
+	// the same CloudWatch fake.
+	metrics, err := cwmetrics.New(cwmetrics.Options{Client: w.cwClient,
+		Metrics:      []cwmetrics.Metric{{ID: "errors", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count"}},
+		TargetGroups: map[bluegreen.Slot]string{bluegreen.SlotA: "targetgroup/web-a/1", bluegreen.SlotB: "targetgroup/web-b/2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := metrics.Check(t.Context(), bluegreen.MonitorInput{Service: web.name, Green: bluegreen.Environment{Service: web.name, Slot: bluegreen.SlotB}}); err != nil {
+		t.Fatalf("cwmetrics: %v", err)
 	}
 
 	observed := slices.Sorted(maps.Keys(w.calls()))

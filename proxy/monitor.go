@@ -24,6 +24,18 @@ type ErrorRate struct {
 	// rule may fire, so that one early error is not a 100% rate; 100 if zero
 	// (or Window, if smaller).
 	MinRequests int `json:"minRequests,omitempty"`
+	// CompareToBlue judges green against blue at the same moment: the alarm
+	// fires when green's rate is above blue's plus BlueMargin, blue's rate
+	// read the same way (its latest Window requests, once it has at least
+	// MinRequests). Without a blue (a service's first deployment) or with
+	// too few requests in blue's window, MaxRate applies instead. A shared
+	// failure (a dependency down for both) then does not roll green back;
+	// green that is worse than what it replaces does, even below MaxRate.
+	CompareToBlue bool `json:"compareToBlue,omitempty"`
+	// BlueMargin is how far above blue's rate green's may be with
+	// CompareToBlue, as a share (0.005 is half a percentage point);
+	// MaxRate if zero.
+	BlueMargin float64 `json:"blueMargin,omitempty"`
 }
 
 func (r ErrorRate) withDefaults() ErrorRate {
@@ -38,6 +50,9 @@ func (r ErrorRate) withDefaults() ErrorRate {
 	}
 	if r.MinRequests == 0 {
 		r.MinRequests = min(100, r.Window)
+	}
+	if r.BlueMargin == 0 {
+		r.BlueMargin = r.MaxRate
 	}
 	return r
 }
@@ -55,6 +70,8 @@ func (r ErrorRate) validate(field string) error {
 	case r.MinRequests < 1 || r.MinRequests > r.Window:
 		return fieldError(field+".MinRequests", fmt.Sprintf("%d is not between 1 and the window (%d)", r.MinRequests, r.Window),
 			"use a count no larger than the window")
+	case math.IsNaN(r.BlueMargin) || r.BlueMargin < 0 || r.BlueMargin >= 1:
+		return fieldError(field+".BlueMargin", fmt.Sprintf("%v is not between 0 and 1", r.BlueMargin), "use a share such as 0.005 for half a percentage point")
 	}
 	return nil
 }
@@ -92,7 +109,8 @@ func (r ErrorRate) evidence() string {
 // Check answers ALARM, with an alarm named after the rule, when green's
 // error rate breaks it; INCONCLUSIVE while green has answered fewer than
 // MinRequests requests (too few to tell a bad green from bad luck); HEALTHY
-// otherwise.
+// otherwise. With Rule.CompareToBlue it also reads blue's window, once
+// green has enough requests to be judged.
 func (m *ErrorRateMonitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegreen.Verdict, error) {
 	rule := m.Rule.withDefaults()
 	if err := rule.validate("ErrorRateMonitor.Rule"); err != nil {
@@ -105,20 +123,31 @@ func (m *ErrorRateMonitor) Check(ctx context.Context, in bluegreen.MonitorInput)
 	if err != nil {
 		return bluegreen.Verdict{}, err
 	}
-	rate := 0.0
-	if w.Requests > 0 {
-		rate = float64(w.Errors) / float64(w.Requests)
-	}
-	switch {
-	case w.Requests > 0 && w.Requests >= rule.MinRequests && rate > rule.MaxRate:
-		return bluegreen.Alarmed(bluegreen.Alarm{
-			Name: rule.Name,
-			Reason: fmt.Sprintf("green (%s) answered %d of its last %d requests with 5xx (%.2f%%), above %.2f%%",
-				in.Green, w.Errors, w.Requests, rate*100, rule.MaxRate*100),
-		}), nil
-	case w.Requests < rule.MinRequests:
+	if w.Requests < rule.MinRequests {
 		return bluegreen.Inconclusive(fmt.Sprintf("green (%s) has answered %d requests (%d with 5xx); %d are needed to judge its error rate",
 			in.Green, w.Requests, w.Errors, rule.MinRequests)), nil
+	}
+	rate := float64(w.Errors) / float64(w.Requests)
+	limit, against := rule.MaxRate, fmt.Sprintf("%.2f%%", rule.MaxRate*100)
+	if rule.CompareToBlue && in.Blue != nil {
+		bw, err := m.Source.ErrorWindow(ctx, in.Blue.Service, in.Blue.Slot, rule.Window)
+		if err != nil {
+			return bluegreen.Verdict{}, err
+		}
+		if bw.Requests >= rule.MinRequests {
+			blueRate := float64(bw.Errors) / float64(bw.Requests)
+			limit = blueRate + rule.BlueMargin
+			against = fmt.Sprintf("blue's %.2f%% (%s: %d of %d) plus %.2f%%", blueRate*100, *in.Blue, bw.Errors, bw.Requests, rule.BlueMargin*100)
+		} else {
+			against += fmt.Sprintf(" (blue has answered %d requests, too few to compare)", bw.Requests)
+		}
+	}
+	if rate > limit {
+		return bluegreen.Alarmed(bluegreen.Alarm{
+			Name: rule.Name,
+			Reason: fmt.Sprintf("green (%s) answered %d of its last %d requests with 5xx (%.2f%%), above %s",
+				in.Green, w.Errors, w.Requests, rate*100, against),
+		}), nil
 	}
 	return bluegreen.Healthy(), nil
 }

@@ -40,17 +40,19 @@ type CloudWatchAlarm struct {
 // cwService is the service name in rpc-v2-cbor request paths.
 const cwService = "GraniteServiceVersion20100801"
 
-// CloudWatch is a fake of the CloudWatch DescribeAlarms API as the pinned SDK
+// CloudWatch is a fake of the CloudWatch DescribeAlarms and GetMetricData
+// APIs as the pinned SDK
 // (v1.75.5) sends it: Smithy RPC v2 CBOR, POST
 // /service/GraniteServiceVersion20100801/operation/DescribeAlarms. Errors
 // carry the CBOR error shape and, because CloudWatch is query-compatible,
 // the X-Amzn-Query-Error header. It is safe for concurrent use.
 type CloudWatch struct {
-	// Faults counts calls per operation ("DescribeAlarms") and injects faults.
+	// Faults counts calls per operation ("DescribeAlarms", "GetMetricData") and injects faults.
 	Faults Faults
 
-	mu     sync.Mutex
-	alarms map[string]CloudWatchAlarm
+	mu      sync.Mutex
+	alarms  map[string]CloudWatchAlarm
+	metrics cwMetrics // GetMetricData's datapoints; see cloudwatch_metrics.go
 }
 
 // NewCloudWatch returns a fake with no alarms.
@@ -116,7 +118,8 @@ func (c *CloudWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cwError(w, http.StatusBadRequest, "ValidationError", "ValidationError", fmt.Sprintf("smithy-protocol header is %q, want rpc-v2-cbor", p))
 		return
 	}
-	if op != "DescribeAlarms" {
+	handle := map[string]func(cbor.Map) (cbor.Map, *cwAPIError){"DescribeAlarms": c.describeAlarms, "GetMetricData": c.getMetricData}[op]
+	if handle == nil {
 		cwError(w, http.StatusNotFound, "UnknownOperationException", "", "operation "+op+" is not served by the fake")
 		return
 	}
@@ -143,7 +146,7 @@ func (c *CloudWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		in = m
 	}
-	out, apiErr := c.describeAlarms(in)
+	out, apiErr := handle(in)
 	if apiErr != nil {
 		cwError(w, apiErr.status, apiErr.typ, apiErr.query, apiErr.message)
 		return
