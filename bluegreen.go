@@ -165,7 +165,7 @@ func (d *Deployer) begin(ctx context.Context, service, op string) (*run, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Code: CodeCanceled, Service: service, Op: op, Err: err}
 	}
-	dep := &Deployment{id: d.cfg.NewID(), service: service, cmds: make(chan command), done: make(chan struct{}), changed: make(chan struct{})}
+	dep := &Deployment{id: d.cfg.NewID(), service: service, cmds: make(chan command), done: make(chan struct{})}
 	d.mu.Lock()
 	if cur, ok := d.active[service]; ok {
 		d.mu.Unlock()

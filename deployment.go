@@ -17,7 +17,7 @@ type Deployment struct {
 
 	mu      sync.Mutex
 	events  []Event
-	changed chan struct{} // closed and replaced whenever events grow
+	changed chan struct{} // closed when events grow; made by the first watcher to wait
 	result  Result
 	err     error
 	// onFinish runs before Done is closed: the Deployer's claim on the
@@ -62,6 +62,9 @@ func (d *Deployment) Events(ctx context.Context) iter.Seq2[Event, error] {
 		for {
 			d.mu.Lock()
 			batch := d.events[next:len(d.events):len(d.events)]
+			if d.changed == nil {
+				d.changed = make(chan struct{})
+			}
 			changed := d.changed
 			d.mu.Unlock()
 			for _, ev := range batch {
@@ -125,13 +128,18 @@ func (d *Deployment) send(ctx context.Context, c command) error {
 
 func (d *Deployment) append(ev Event) Event {
 	d.mu.Lock()
+	if d.events == nil {
+		d.events = make([]Event, 0, 32)
+	}
 	ev.Seq = len(d.events) + 1
 	if ev.DeploymentID == "" {
 		ev.DeploymentID = d.id
 	}
 	d.events = append(d.events, ev)
-	close(d.changed)
-	d.changed = make(chan struct{})
+	if d.changed != nil {
+		close(d.changed)
+		d.changed = nil
+	}
 	d.mu.Unlock()
 	return ev
 }

@@ -2,6 +2,7 @@ package bluegreen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -25,11 +26,12 @@ type run struct {
 	// RECONCILE_SERVICE reports its events under its own id.
 	eventID string
 
-	rec   driver.Record // the record as last saved; rec.Version is current
-	ss    serviceState  // the state document of rec
-	st    *deployState  // the deployment being driven (ss.Deployment)
-	stage Stage         // the stage events are reported in
-	step  int           // the production step events are reported in
+	rec      driver.Record // the record as last saved; rec.Version is current
+	stateBuf []byte        // the buffer rec.State is encoded in, reused by every save
+	ss       serviceState  // the state document of rec
+	st       *deployState  // the deployment being driven (ss.Deployment)
+	stage    Stage         // the stage events are reported in
+	step     int           // the production step events are reported in
 
 	lastSave      time.Time
 	nextMonitor   time.Time
@@ -152,6 +154,10 @@ func (r *run) prepare(position) error {
 		if snap == nil {
 			snap = []byte("null")
 		}
+		if !json.Valid(snap) {
+			return r.fail(TriggerBackend, "Compute.Snapshot", &Error{Code: CodeInvalid, Service: r.service, Stage: r.stage, Op: "Compute.Snapshot",
+				Err: fmt.Errorf("the snapshot is not JSON: %.100q", snap)})
+		}
 		r.st.Prepared = snap
 		if err := r.persist(); err != nil {
 			return err
@@ -229,7 +235,7 @@ func (r *run) markShiftDone(position) error {
 // monitors watched. The end of the bake is saved when it begins, so a
 // successor waits only what is left of it, monitors watched too.
 func (r *run) bake(position) error {
-	if r.st.BakeUntil.IsZero() {
+	if r.st.BakeUntil.IsZero() && r.st.BakeTime > 0 {
 		r.st.BakeUntil = r.clock.Now().Add(r.st.BakeTime)
 		if err := r.persist(); err != nil {
 			return err

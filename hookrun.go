@@ -171,6 +171,8 @@ func (r *run) hookAnswered(c *hookCall, a hookAnswer, stage Stage, step int, rol
 	}
 	if _, err := ParseHookStatus(string(res.Status)); err != nil {
 		res = HookResult{Status: HookFailed, Reason: fmt.Sprintf("invalid hook status %q", res.Status)}
+	} else if len(res.Details) > 0 && !json.Valid(res.Details) {
+		res = HookResult{Status: HookFailed, Reason: fmt.Sprintf("the hook's details are not JSON: %.100q", res.Details)}
 	}
 	ev.HookStatus, ev.Reason = res.Status, res.Reason
 	r.emit(ev)

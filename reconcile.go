@@ -2,6 +2,7 @@ package bluegreen
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -155,6 +156,9 @@ func (r *run) findBlue() (blue *Environment, adopted bool, cur Routes, greenSlot
 	}
 	env := pick.Environment
 	env.Service, env.Slot = r.service, live
+	if len(env.Revision.Spec) > 0 && !json.Valid(env.Revision.Spec) {
+		env.Revision.Spec = nil // the backend's description of it; the name identifies it
+	}
 	return &env, true, cur, live.Other(), nil
 }
 

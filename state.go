@@ -2,7 +2,6 @@ package bluegreen
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -113,16 +112,6 @@ func decodeState(rec driver.Record) (serviceState, error) {
 	return s, nil
 }
 
-// encode returns the document for a record.
-func (s serviceState) encode() (json.RawMessage, error) {
-	s.Format = stateFormat
-	b, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encode state: %w", err)
-	}
-	return b, nil
-}
-
 func (s serviceState) unfinished() bool {
 	return s.Deployment != nil && !s.Deployment.Phase.finished()
 }
@@ -229,7 +218,3 @@ func view(rec driver.Record, s serviceState) ServiceState {
 	}
 	return v
 }
-
-// errNoState is wrapped by the error ReadState returns for a record whose
-// state cannot be read.
-var errNoState = errors.New("no state")

@@ -275,13 +275,10 @@ func (r *run) persist() error {
 	if r.st != nil {
 		r.st.Updated = now
 	}
-	state, err := r.ss.encode()
-	if err != nil {
-		return &abortSignal{&Error{Code: CodeInvalid, Service: r.service, Stage: r.stage, Op: "Store.Save", Err: err}}
-	}
-	r.rec.State = state
+	r.stateBuf = r.ss.appendTo(r.stateBuf[:0])
+	r.rec.State = r.stateBuf
 	r.rec.Unfinished = r.ss.unfinished()
-	err = r.call(r.d.cfg.Store, "Store.Save", r.save)
+	err := r.call(r.d.cfg.Store, "Store.Save", r.save)
 	if err != nil {
 		var sig *rollbackSignal
 		if errors.As(err, &sig) || isAbort(err) {

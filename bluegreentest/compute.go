@@ -112,7 +112,7 @@ func NewCompute(opts ComputeOptions) *Compute {
 }
 
 func envDetail(env bluegreen.Environment) string {
-	return fmt.Sprintf("%s %s deployment %s", env.Slot, env.Revision.Name, env.DeploymentID)
+	return string(env.Slot) + " " + env.Revision.Name + " deployment " + env.DeploymentID
 }
 
 func (c *Compute) call(ctx context.Context, op string, env bluegreen.Environment) error {

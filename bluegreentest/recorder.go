@@ -45,10 +45,23 @@ type Reactor func(ctx context.Context, c Call) error
 // package; the fakes embed it, so its methods are theirs. The zero value is
 // ready to use and it is safe for concurrent use.
 type Recorder struct {
-	mu       sync.Mutex
-	calls    []Call
+	mu sync.Mutex
+	// calls are kept in chunks of callChunk, so a long run (thousands of
+	// deployments) never copies its whole log to grow it.
+	calls    [][]Call
 	faults   []*fault
 	reactors []Reactor
+}
+
+const callChunk = 1024
+
+// each calls f with every call logged, in order. r.mu must be held.
+func (r *Recorder) each(f func(Call)) {
+	for _, chunk := range r.calls {
+		for _, c := range chunk {
+			f(c)
+		}
+	}
 }
 
 type fault struct {
@@ -107,7 +120,9 @@ func (r *Recorder) Reset() {
 func (r *Recorder) Calls() []Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.calls)
+	var out []Call
+	r.each(func(c Call) { out = append(out, c) })
+	return out
 }
 
 // CallsOf returns the calls of op received so far, in order.
@@ -115,11 +130,11 @@ func (r *Recorder) CallsOf(op string) []Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []Call
-	for _, c := range r.calls {
+	r.each(func(c Call) {
 		if c.Op == op {
 			out = append(out, c)
 		}
-	}
+	})
 	return out
 }
 
@@ -128,11 +143,11 @@ func (r *Recorder) Count(op string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
-	for _, c := range r.calls {
+	r.each(func(c Call) {
 		if op == "" || c.Op == op {
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -140,7 +155,11 @@ func (r *Recorder) Count(op string) int {
 // is done, else with an injected failure, else with a reactor's error.
 func (r *Recorder) record(ctx context.Context, c Call) error {
 	r.mu.Lock()
-	r.calls = append(r.calls, c)
+	if n := len(r.calls); n == 0 || len(r.calls[n-1]) == callChunk {
+		r.calls = append(r.calls, make([]Call, 0, callChunk))
+	}
+	last := &r.calls[len(r.calls)-1]
+	*last = append(*last, c)
 	if err := ctx.Err(); err != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("bluegreentest: %s: %w", c.Op, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/bluegreen-go/bluegreen"
@@ -110,7 +111,10 @@ func (s *Store) Load(ctx context.Context, service string) (driver.Record, error)
 
 // Save saves rec in the wrapped store and counts the save towards an armed crash.
 func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
-	if err := s.record(ctx, Call{Op: "Save", Service: rec.Service, Detail: saveDetail(rec), Arg: rec.Clone()}); err != nil {
+	// One copy serves the call log and the list of saved records: neither
+	// is ever changed in place.
+	snapshot := rec.Clone()
+	if err := s.record(ctx, Call{Op: "Save", Service: rec.Service, Detail: saveDetail(rec), Arg: snapshot}); err != nil {
 		return 0, err
 	}
 	if err := s.checkCrashed("Save"); err != nil {
@@ -131,7 +135,7 @@ func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	saved := rec.Clone()
+	saved := snapshot
 	saved.Version = v
 	s.mu.Lock()
 	s.saved[rec.Service] = append(s.saved[rec.Service], saved)
@@ -150,7 +154,7 @@ func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 }
 
 func saveDetail(rec driver.Record) string {
-	d := fmt.Sprintf("version %d", rec.Version)
+	d := "version " + strconv.FormatInt(rec.Version, 10)
 	if rec.Lease.Owner != "" {
 		d += " lease " + rec.Lease.Owner
 	}
