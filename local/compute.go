@@ -47,7 +47,8 @@ type Options struct {
 	// and adopts them (Status, ScaleDown, an idempotent ScaleUp). Use it
 	// when a short-lived deploy command deploys behind a long-running
 	// proxy. Only one deployer at a time may act on a service, which the
-	// Deployer's lease ensures.
+	// Deployer's lease ensures. Linux and macOS only: elsewhere New fails
+	// with code bluegreen.CodeFailedPrecondition.
 	StateDir string
 }
 
@@ -99,6 +100,9 @@ func New(opts Options) (*Compute, error) {
 		return nil, fmt.Errorf("local: creating the log directory: %w", err)
 	}
 	if opts.StateDir != "" {
+		if err := checkPlatform(true); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("local: creating the state directory: %w", err)
 		}
@@ -150,7 +154,8 @@ func key(env bluegreen.Environment) (envKey, error) {
 // (service, slot, deployment id): a repeated call while env runs, or is
 // starting, starts nothing more. If the slot runs an environment of another
 // deployment, ScaleUp fails with code bluegreen.CodeFailedPrecondition:
-// scale that one down first.
+// scale that one down first. On a system that cannot run instances
+// (Windows) it fails with that code too, saying so.
 func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -161,6 +166,9 @@ func (c *Compute) ScaleUp(ctx context.Context, env bluegreen.Environment) error 
 	}
 	spec, err := ParseSpec(env.Revision)
 	if err != nil {
+		return err
+	}
+	if err := checkPlatform(c.stateDir != ""); err != nil {
 		return err
 	}
 	if spec.StopTimeout == 0 {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
@@ -35,8 +34,9 @@ type instanceState struct {
 	LogPath string    `json:"logPath"`
 	Start   time.Time `json:"start"`
 	// ProcStart is the process's start time as the kernel counts it
-	// (Linux: /proc/<pid>/stat field 22), so that a pid reused by another
-	// process after a reboot is not taken for the instance; 0 if unknown.
+	// (procfs.Stat.StartTicks: Linux's /proc/<pid>/stat field 22, macOS's
+	// kern.proc.pid), so that a pid reused by another process after a
+	// reboot is not taken for the instance; 0 if unknown.
 	ProcStart uint64 `json:"procStart,omitempty"`
 }
 
@@ -144,12 +144,15 @@ var errUnwatched = errors.New("exited while no deployer watched it")
 // sameProcess reports whether pid is still the process that started at
 // procStart (any process with that pid, if procStart is 0), and not a zombie.
 func sameProcess(pid int, procStart uint64) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+	if !processExists(pid) {
 		return false
 	}
 	st, ok := procfs.ReadStat(pid)
 	if !ok {
-		return true // no /proc: the signal check is all there is
+		// Gone since, or no /proc mounted: the existence check is all there
+		// is. (Where procfs is not supported at all, detached mode is
+		// refused, and only instances of this process get here.)
+		return true
 	}
 	return !st.Zombie() && (procStart == 0 || st.StartTicks == procStart)
 }

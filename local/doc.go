@@ -24,5 +24,15 @@
 // because it does not depend on where the environments run: a deploy tool
 // can keep its state in files and run its environments elsewhere.
 //
-// The package works on Unix systems; Linux adds the parent-death signal.
+// # Systems
+//
+// The package runs instances on Unix systems. Linux adds the parent-death
+// signal. Detached mode (Options.StateDir) needs the start time of a
+// process, to tell a recorded instance from a later process that reuses its
+// pid, and is available on Linux and macOS only: elsewhere New refuses a
+// StateDir. Windows has no process groups or POSIX signals to stop an
+// instance with: the package builds there, and ScaleUp (or New with a
+// StateDir) fails with code bluegreen.CodeFailedPrecondition and a message
+// saying what to use instead. Such errors come at those calls, never from
+// the build.
 package local

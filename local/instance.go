@@ -255,7 +255,7 @@ func (c *Compute) signal(inst *instance, sig syscall.Signal) {
 	if inst.adopted && !sameProcess(inst.pid, inst.procStart) {
 		return
 	}
-	_ = syscall.Kill(-inst.pid, sig)
+	_ = signalGroup(inst.pid, sig)
 }
 
 // allocPort finds a free loopback port that no instance of this Compute
@@ -318,22 +318,6 @@ func fileSafe(s string) string {
 		return '_'
 	}, s)
 	return s[:min(len(s), 64)]
-}
-
-func signalName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGSEGV:
-		return "SIGSEGV"
-	case syscall.SIGABRT:
-		return "SIGABRT"
-	}
-	return "signal " + strconv.Itoa(int(sig)) + " (" + sig.String() + ")"
 }
 
 // gateScript holds a detached instance at its start: it waits for a line on

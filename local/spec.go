@@ -29,7 +29,7 @@ const (
 //	  "args": ["-log", "json"],
 //	  "env": {"DB_URL": "postgres://..."},
 //	  "dir": "/srv/web",                 // working directory; the deployer's if empty
-//	  "instances": 2,                    // 1 to 64; 2 if absent
+//	  "instances": 2,                    // 1 to 64; 2 if absent (0 is refused: scale down instead)
 //	  "readiness": {
 //	    "path": "/healthz",              // HTTP GET must answer 2xx; absent: accepting TCP connections is enough
 //	    "timeout": "1s",                 // per check
@@ -53,7 +53,9 @@ type Spec struct {
 	Env map[string]string `json:"env,omitempty"`
 	// Dir is the working directory; the deployer's if empty.
 	Dir string `json:"dir,omitempty"`
-	// Instances is how many copies run; DefaultInstances if zero.
+	// Instances is how many copies run; DefaultInstances if zero, which
+	// the JSON form writes by leaving the field out (ParseSpec refuses an
+	// explicit "instances": 0).
 	Instances int `json:"instances,omitempty"`
 	// Readiness says when an instance is healthy.
 	Readiness Readiness `json:"readiness,omitzero"`
@@ -116,7 +118,22 @@ func ParseSpec(rev bluegreen.Revision) (Spec, error) {
 	if err := s.check(); err != nil {
 		return Spec{}, err
 	}
+	if s.Instances == 0 && explicitZeroInstances(rev.Spec) {
+		return Spec{}, invalid("Revision.Spec.instances", "0 asks for no instances, and an environment without any can never become ready",
+			fmt.Sprintf("use 1 to %d, or leave it out for %d; to stop an environment, scale it down", MaxInstances, DefaultInstances))
+	}
 	return s.withDefaults(), nil
+}
+
+// explicitZeroInstances reports whether the spec, which decoded into a Spec
+// with Instances 0, says "instances": 0 rather than leaving the field out.
+// In Go, Spec.Instances 0 means the default, which Spec.Revision writes by
+// leaving the field out.
+func explicitZeroInstances(spec []byte) bool {
+	var probe struct {
+		Instances *int `json:"instances"`
+	}
+	return json.Unmarshal(spec, &probe) == nil && probe.Instances != nil
 }
 
 // withDefaults returns s with its zero fields set to their defaults, but for

@@ -42,6 +42,13 @@ func TestParseSpec(t *testing.T) {
 		{name: "no command", spec: `{"args":["x"]}`, wantField: "Revision.Spec.command"},
 		{name: "too many", spec: `{"command":"web","instances":65}`, wantField: "Revision.Spec.instances", wantText: "65"},
 		{name: "negative instances", spec: `{"command":"web","instances":-1}`, wantField: "Revision.Spec.instances"},
+		{name: "zero instances", spec: `{"command":"web","instances":0}`, wantField: "Revision.Spec.instances", wantText: "0 asks for no instances"},
+		{name: "zero instances, any case", spec: `{"command":"web","Instances":0}`, wantField: "Revision.Spec.instances"},
+		{
+			name: "null instances gets the default",
+			spec: `{"command":"./web","instances":null}`,
+			want: Spec{Command: "./web", Instances: 2, Readiness: Readiness{Timeout: Duration(time.Second), GracePeriod: Duration(30 * time.Second)}},
+		},
 		{name: "relative path", spec: `{"command":"web","readiness":{"path":"healthz"}}`, wantField: "Revision.Spec.readiness.path"},
 		{name: "duration as number", spec: `{"command":"web","stopTimeout":10}`, wantField: "Revision.Spec"},
 		{name: "bad duration", spec: `{"command":"web","readiness":{"timeout":"soon"}}`, wantField: "Revision.Spec", wantText: "soon"},
@@ -110,6 +117,8 @@ func FuzzParseSpec(f *testing.F) {
 		`{"command":"web","env":{"PORT":"1"}}`,
 		`{"command":"web","stopTimeout":"-5s"}`,
 		`{"command":"web","instances":1e3}`,
+		`{"command":"web","instances":0}`,
+		`{"command":"web","instances":3,"Instances":0}`,
 		`null`,
 	} {
 		f.Add([]byte(s))

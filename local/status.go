@@ -42,13 +42,21 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 	if e == nil || e.env.DeploymentID != env.DeploymentID {
 		return bluegreen.Status{}, nil
 	}
+	st, _, err := c.status(ctx, e, true)
+	return st, err
+}
+
+// status checks e's instances and judges them. It reports exists false
+// (and the zero Status) if e never ran: its start failed. If register is
+// set, an environment found ready is handed to Options.Targets.
+func (c *Compute) status(ctx context.Context, e *environment, register bool) (st bluegreen.Status, exists bool, err error) {
 	select {
 	case <-e.started:
 	default:
-		return bluegreen.Status{Desired: e.spec.Instances, Reason: "starting"}, nil
+		return bluegreen.Status{Desired: e.spec.Instances, Reason: "starting"}, true, nil
 	}
 	if e.startErr != nil { // ScaleUp failed and returned why; nothing runs
-		return bluegreen.Status{}, nil
+		return bluegreen.Status{}, false, nil
 	}
 	c.mu.Lock()
 	stopping := e.stopping
@@ -60,20 +68,20 @@ func (c *Compute) Status(ctx context.Context, env bluegreen.Environment) (bluegr
 				st.Running++
 			}
 		}
-		return st, nil
+		return st, true, nil
 	}
 
 	checks := c.checkAll(ctx, e)
 	if err := ctx.Err(); err != nil {
-		return bluegreen.Status{}, err
+		return bluegreen.Status{}, false, err
 	}
-	st := c.judge(e, checks, time.Now())
-	if st.Ready() && c.targets != nil {
+	st = c.judge(e, checks, time.Now())
+	if register && st.Ready() && c.targets != nil {
 		if err := c.register(ctx, e); err != nil {
-			return bluegreen.Status{}, err
+			return bluegreen.Status{}, false, err
 		}
 	}
-	return st, nil
+	return st, true, nil
 }
 
 // checkAll checks every live instance of e at once; the result of an
@@ -127,6 +135,20 @@ func (c *Compute) judge(e *environment, checks []error, now time.Time) bluegreen
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := bluegreen.Status{Desired: e.spec.Instances}
+	if st.Desired <= 0 {
+		// ParseSpec refuses such a spec; a hand-written state file could
+		// still hold one. Say so at once rather than have the Deployer wait
+		// for a readiness that cannot come.
+		st.Desired, st.Failed = 0, true
+		st.Reason = fmt.Sprintf("desired count is 0: %s asks for no instances, so it can never become ready; "+
+			"set Revision.Spec.instances to 1 to %d, or leave it out for %d", e.env.Revision.Name, MaxInstances, DefaultInstances)
+		return st
+	}
+	if len(e.instances) == 0 {
+		st.Failed = true
+		st.Reason = fmt.Sprintf("none of the %d desired instances is running: none is recorded", st.Desired)
+		return st
+	}
 	grace := time.Duration(e.spec.Readiness.GracePeriod)
 	var failure, waiting string
 	for i, inst := range e.instances {

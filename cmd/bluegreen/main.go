@@ -92,6 +92,13 @@
 // directory and whose deployment is neither live nor in flight; Linux only),
 // with an "ORPHAN" line; status lists them.
 //
+// # Systems
+//
+// The command runs on Linux and macOS. On other systems it builds, but its
+// detached instances are not supported (package local says why), and deploy,
+// reconcile and status fail at once with exit code 4 and a message saying
+// so; on Windows, run it under WSL 2.
+//
 // # Output and exit codes
 //
 // Progress goes to stderr, one line per event ("STAGE", "HEALTH", "TRAFFIC",

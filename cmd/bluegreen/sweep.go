@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/internal/procfs"
@@ -61,18 +60,6 @@ func findOrphans(ctx context.Context, st bluegreen.Store, service, logDir string
 		}
 	}
 	return out, nil
-}
-
-// sweep kills the orphans' process groups.
-func sweep(orphans []orphan) {
-	self := syscall.Getpgrp()
-	for _, o := range orphans {
-		if o.pgid > 1 && o.pgid != self {
-			_ = syscall.Kill(-o.pgid, syscall.SIGKILL)
-		} else {
-			_ = syscall.Kill(o.PID, syscall.SIGKILL)
-		}
-	}
 }
 
 // logHolders lists the live instances of service whose standard output is

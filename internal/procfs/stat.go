@@ -1,37 +1,32 @@
 // Package procfs reads the few facts about a process that bluegreen's
-// single-host parts need from Linux's /proc: its state, its process group
-// and its start time (to tell it from a later process with the same pid).
+// single-host parts need: its state, its process group and its start time
+// (to tell it from a later process with the same pid). On Linux it reads
+// /proc/<pid>/stat; on macOS it asks sysctl(3) (kern.proc.pid); elsewhere
+// it knows nothing, which Supported reports.
 package procfs
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 )
 
-// Stat is what /proc/<pid>/stat says about a process.
+// Stat is what the system says about a process.
 type Stat struct {
 	// State is the one-letter state: "R", "S", "Z" for a zombie...
 	State string
 	// PGID is the process group.
 	PGID int
-	// StartTicks is the start time in clock ticks since boot.
+	// StartTicks is the process's start time: on Linux in clock ticks since
+	// boot, on macOS in microseconds since the Unix epoch. Compare it only
+	// with another StartTicks read on the same host: two processes with
+	// the same pid and StartTicks are the same process.
 	StartTicks uint64
 }
 
 // Zombie reports whether the process has exited and awaits its reaping.
 func (s Stat) Zombie() bool { return s.State == "Z" }
 
-// ReadStat reads /proc/<pid>/stat; ok is false if the process is gone or the
-// system has no /proc.
-func ReadStat(pid int) (st Stat, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return Stat{}, false
-	}
-	return parseStat(b)
-}
-
+// parseStat parses the content of /proc/<pid>/stat.
 func parseStat(b []byte) (st Stat, ok bool) {
 	// The command name, field 2, is in parentheses and may hold spaces or
 	// parentheses itself: fields are counted after its last ')'.

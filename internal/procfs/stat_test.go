@@ -30,12 +30,24 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestReadStatOfSelf(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("no /proc")
+	if want := runtime.GOOS == "linux" || runtime.GOOS == "darwin"; Supported != want {
+		t.Fatalf("Supported = %v on %s, want %v", Supported, runtime.GOOS, want)
+	}
+	if !Supported {
+		if _, ok := ReadStat(os.Getpid()); ok {
+			t.Error("ReadStat(self) answered where it is not supported")
+		}
+		t.Skipf("ReadStat is not supported on %s", runtime.GOOS)
 	}
 	st, ok := ReadStat(os.Getpid())
 	if !ok || st.Zombie() || st.StartTicks == 0 {
 		t.Errorf("ReadStat(self) = %+v, %v", st, ok)
+	}
+	if st.PGID <= 0 {
+		t.Errorf("ReadStat(self).PGID = %d", st.PGID)
+	}
+	if again, _ := ReadStat(os.Getpid()); again.StartTicks != st.StartTicks {
+		t.Errorf("StartTicks of self changed from %d to %d", st.StartTicks, again.StartTicks)
 	}
 	if _, ok := ReadStat(1 << 30); ok {
 		t.Error("a pid that cannot exist was read")

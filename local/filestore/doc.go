@@ -10,7 +10,8 @@
 //
 // Save is a compare-and-swap on the record's version that holds across
 // processes: the read, the comparison and the write happen under an exclusive
-// flock(2) on a per-service lock file, <service>.lock, so of two processes
+// lock on a per-service lock file, <service>.lock (flock(2) on Unix,
+// LockFileEx on Windows), so of two processes
 // saving the same version exactly one wins and the other gets an error with
 // code bluegreen.CodeConflict. The lock is held for milliseconds and released
 // by the kernel if its holder dies, so a killed process never blocks others.
@@ -27,7 +28,13 @@
 // directory ("../x", "a/b", names with NUL or starting with a dot) are
 // rejected with an error of code bluegreen.CodeInvalid.
 //
-// The package needs flock(2) and works on Unix systems. Lock files are never
-// deleted: removing a lock file while another process waits on it would let
-// two processes hold "the" lock at once.
+// The package works on Unix systems and on Windows. On Windows the rename
+// is MoveFileEx with write-through instead of a rename and a directory sync,
+// and it is retried for up to two seconds while a reader has the state file
+// open (Go opens files without FILE_SHARE_DELETE). Elsewhere (js, wasip1,
+// plan9) Save and Quarantine fail with code bluegreen.CodeFailedPrecondition:
+// without a file lock the compare-and-swap would not hold.
+//
+// Lock files are never deleted: removing a lock file while another process
+// waits on it would let two processes hold "the" lock at once.
 package filestore

@@ -2,10 +2,8 @@ package filestore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -16,9 +14,10 @@ const (
 	maxLockWait = 50 * time.Millisecond
 )
 
-// lock takes the exclusive flock of service's lock file and returns the
-// function that releases it. flock is tried without blocking and retried
-// with a growing wait, because a blocked flock(2) cannot be canceled and ctx
+// lock takes the exclusive lock of service's lock file and returns the
+// function that releases it. The lock (flock(2) on Unix, LockFileEx on
+// Windows; see tryLock) is tried without blocking and retried with a
+// growing wait, because a blocked lock call cannot be canceled and ctx
 // must be.
 func (s *Store) lock(ctx context.Context, service string) (unlock func(), err error) {
 	path := s.lockPath(service)
@@ -26,21 +25,20 @@ func (s *Store) lock(ctx context.Context, service string) (unlock func(), err er
 	if err != nil {
 		return nil, fmt.Errorf("filestore: opening lock file: %w", err)
 	}
-	fd := int(f.Fd())
 	wait := minLockWait
 	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		locked, err := tryLock(f)
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("filestore: locking %s: %w", path, err)
+		}
+		if locked {
 			return func() {
 				// Closing the file releases the lock too; unlocking first
 				// makes the release independent of other descriptors.
-				_ = syscall.Flock(fd, syscall.LOCK_UN)
+				unlockFile(f)
 				_ = f.Close()
 			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("filestore: locking %s: %w", path, err)
 		}
 		t := time.NewTimer(wait)
 		select {

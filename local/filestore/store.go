@@ -217,7 +217,7 @@ func (s *Store) writeAtomic(service string, data []byte) (err error) {
 	if err != nil {
 		return fmt.Errorf("filestore: writing %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, s.path(service)); err != nil {
+	if err := replaceFile(tmp, s.path(service)); err != nil {
 		return fmt.Errorf("filestore: replacing %s: %w", s.path(service), err)
 	}
 	// Without this the rename itself may be lost in a power failure, and the
@@ -227,18 +227,6 @@ func (s *Store) writeAtomic(service string, data []byte) (err error) {
 			s.path(service), s.dir, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // List returns the services that have a state file, sorted by name.

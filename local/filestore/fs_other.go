@@ -1,0 +1,21 @@
+//go:build !windows
+
+package filestore
+
+import "os"
+
+// replaceFile renames from over to, atomically: rename(2).
+func replaceFile(from, to string) error { return os.Rename(from, to) }
+
+// syncDir makes the renames in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
