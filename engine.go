@@ -33,6 +33,7 @@ type run struct {
 	stage    Stage         // the stage events are reported in
 	step     int           // the production step events are reported in
 
+	lease         *leaseKeeper // renews the lease during long backend calls
 	lastSave      time.Time
 	nextMonitor   time.Time
 	monitorErrs   []int
@@ -414,6 +415,9 @@ func (r *run) releaseLease() { r.rec.Lease = driver.Lease{} }
 
 // finish records the end of the deployment and builds its result.
 func (r *run) finish(o Outcome, err error) (Result, error) {
+	if r.lease != nil {
+		r.lease.close()
+	}
 	res := Result{DeploymentID: r.dep.id, Service: r.service, Outcome: o, Live: r.ss.Live, Started: r.started, Finished: r.clock.Now(), Stage: r.stage}
 	if r.st != nil {
 		res.DeploymentID = r.st.ID

@@ -55,76 +55,123 @@ func (r *run) renewDuring(backend any, fn func(ctx context.Context) error) error
 	if r.rec.Lease.Owner == "" || backend == r.d.cfg.Store {
 		return fn(r.ctx)
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
-	rn := &renewer{r: r, ctx: ctx, cancel: cancel}
-	rn.mu.Lock() // a timer due at once waits for rn.timer to be set
-	rn.arm()
-	rn.mu.Unlock()
+	k := r.keeper()
+	ctx := k.begin()
 	err := fn(ctx)
-	if lerr := rn.stop(); lerr != nil {
+	if lerr := k.end(); lerr != nil {
 		return &abortSignal{lerr}
 	}
 	return err
 }
 
-// renewer renews a run's lease while the run's goroutine is inside a
-// backend call. Until stop returns, it alone touches r.rec and r.lastSave;
-// its mutex orders its saves before whatever the run does next.
-type renewer struct {
-	r      *run
-	ctx    context.Context
-	cancel context.CancelFunc
+// keeper returns the run's lease keeper, made on first use.
+func (r *run) keeper() *leaseKeeper {
+	if r.lease == nil {
+		r.lease = &leaseKeeper{r: r}
+	}
+	return r.lease
+}
 
-	mu      sync.Mutex
-	stopped bool
-	timer   func() bool // stops the pending timer
-	lost    error
+// leaseKeeper renews a run's lease while the run's goroutine is inside a
+// backend call. One timer per run is armed at each call's start and stopped
+// at its end, so a call costs no allocation. While a call runs, the keeper
+// alone touches r.rec and r.lastSave; its mutex orders its saves before
+// whatever the run does next.
+type leaseKeeper struct {
+	r *run
+
+	mu     sync.Mutex
+	inCall bool
+	timer  *time.Timer // with the real clock; else stopTimer
+	stopFn func() bool
+	lost   error
+	// ctx is what calls run with: r.ctx, canceled if the lease is lost.
+	ctx, parent context.Context
+	cancel      context.CancelFunc
+}
+
+// begin marks a call as running, arms the renewal and returns the call's context.
+func (k *leaseKeeper) begin() context.Context {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.parent != k.r.ctx { // first call, or the run's context was replaced
+		if k.cancel != nil {
+			k.cancel()
+		}
+		k.parent = k.r.ctx
+		k.ctx, k.cancel = context.WithCancel(k.parent)
+	}
+	k.inCall, k.lost = true, nil
+	k.arm()
+	return k.ctx
 }
 
 // arm schedules the next renewal, a third of the TTL after the last save.
-// rn.mu must be held.
-func (rn *renewer) arm() {
-	due := max(rn.r.lastSave.Add(rn.r.d.cfg.LeaseTTL/3).Sub(rn.r.clock.Now()), 0)
-	rn.timer = afterFunc(rn.r.clock, due, rn.fire)
-}
-
-func (rn *renewer) fire() {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	if rn.stopped {
+// k.mu must be held.
+func (k *leaseKeeper) arm() {
+	due := max(k.r.lastSave.Add(k.r.d.cfg.LeaseTTL/3).Sub(k.r.clock.Now()), 0)
+	if _, ok := k.r.clock.(realClock); ok {
+		if k.timer == nil {
+			k.timer = time.AfterFunc(due, k.fire)
+		} else {
+			k.timer.Reset(due)
+		}
 		return
 	}
-	if err := rn.r.save(rn.ctx); err != nil {
+	k.stopFn = afterFunc(k.r.clock, due, k.fire)
+}
+
+func (k *leaseKeeper) fire() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.inCall {
+		return
+	}
+	if err := k.r.save(k.ctx); err != nil {
 		if ErrorCode(err) == CodeConflict {
-			rn.lost = rn.r.lostLease(err)
-			rn.cancel()
+			k.lost = k.r.lostLease(err)
+			k.cancel()
+			k.parent = nil // the next call gets a fresh context
 			return
 		}
 		// A store that fails now may answer at the next try; the lease is
 		// still ours until it expires.
-		rn.r.lastSave = rn.r.clock.Now()
+		k.r.lastSave = k.r.clock.Now()
 	}
-	rn.arm()
+	k.arm()
 }
 
-// stop ends the renewals, waiting for one in progress, and reports a lost
-// lease.
-func (rn *renewer) stop() error {
-	rn.mu.Lock()
-	defer rn.mu.Unlock()
-	rn.stopped = true
-	rn.timer()
-	return rn.lost
+// end marks the call as over, waiting for a renewal in progress, and
+// reports a lost lease.
+func (k *leaseKeeper) end() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.inCall = false
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	if k.stopFn != nil {
+		k.stopFn()
+		k.stopFn = nil
+	}
+	return k.lost
 }
 
-// afterFunc calls f in its own goroutine after d by clock, and returns a
-// function that stops it. The real clock (and time under synctest) uses a
-// runtime timer; another Clock a goroutine waiting on After.
+// close releases the keeper's context when the run ends.
+func (k *leaseKeeper) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cancel != nil {
+		k.cancel()
+	}
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+}
+
+// afterFunc calls f in its own goroutine after d by a Clock other than the
+// real one, and returns a function that stops it.
 func afterFunc(clock Clock, d time.Duration, f func()) (stop func() bool) {
-	if _, ok := clock.(realClock); ok {
-		return time.AfterFunc(d, f).Stop
-	}
 	done := make(chan struct{})
 	go func() {
 		select {
