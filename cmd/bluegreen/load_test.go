@@ -23,6 +23,10 @@ type load struct {
 	failed    int
 	failures  []string // the first few, for the report
 	byVersion map[string]int
+	// appErrors counts 5xx answers an instance gave on purpose (they carry
+	// X-Version): not failures of the deployment, but what a bad green did
+	// to users.
+	appErrors int
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -30,8 +34,8 @@ type load struct {
 
 // loadStats is a snapshot of a load's counters.
 type loadStats struct {
-	total, failed int
-	byVersion     map[string]int
+	total, failed, appErrors int
+	byVersion                map[string]int
 }
 
 func newLoad(url string) *load {
@@ -57,6 +61,11 @@ func (l *load) once(ctx context.Context) (string, error) {
 	v := resp.Header.Get("X-Version")
 	if resp.StatusCode >= 500 && v == "" {
 		return "", fmt.Errorf("HTTP %d without X-Version: %q", resp.StatusCode, body)
+	}
+	if resp.StatusCode >= 500 {
+		l.mu.Lock()
+		l.appErrors++
+		l.mu.Unlock()
 	}
 	return v, nil
 }
@@ -107,7 +116,7 @@ func (l *load) stop() {
 func (l *load) snapshot() loadStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return loadStats{total: l.total, failed: l.failed, byVersion: maps.Clone(l.byVersion)}
+	return loadStats{total: l.total, failed: l.failed, appErrors: l.appErrors, byVersion: maps.Clone(l.byVersion)}
 }
 
 func (l *load) failureSamples() []string {
