@@ -25,7 +25,7 @@ func fullState(s1, s2 string, n int64, sec int64, nsec int64, zone int) serviceS
 		StepStarted: at, BakeUntil: at.Add(time.Hour), ShiftDone: true, Primary: true,
 		Rollback: &RollbackInfo{Trigger: TriggerHook, By: s2, Reason: s1 + s2, Stage: StageBakeTime, Step: 3, At: at},
 		Prepared: json.RawMessage(`{"suspended":true}`), Restored: true,
-		Hooks: []hookState{{Name: s1, Stage: StagePostScaleUp, Step: 1, Attempt: int(n % 7), Details: json.RawMessage(`{"k":"v"}`), Next: at, Deadline: at}},
+		Hooks:   []hookState{{Name: s1, Stage: StagePostScaleUp, Step: 1, Attempt: int(n % 7), Details: json.RawMessage(`{"k":"v"}`), Next: at, Deadline: at}},
 		Started: at, Updated: at.Add(time.Nanosecond),
 	}}
 }
