@@ -24,6 +24,8 @@ type Deployer struct {
 
 	mu     sync.Mutex
 	active map[string]*Deployment
+
+	metrics deployerMetrics
 }
 
 // New validates cfg and returns a Deployer. An invalid configuration is
@@ -179,6 +181,7 @@ func (d *Deployer) begin(ctx context.Context, service, op string) (*run, error) 
 		d.release(service)
 		return nil, err
 	}
+	d.metrics.started.Add(1)
 	return r, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,8 @@ type Deployment struct {
 	// onFinish runs before Done is closed: the Deployer's claim on the
 	// service ends with the deployment.
 	onFinish func()
+	// stage is the stage the deployment is in, for Deployer.Metrics.
+	stage atomic.Uint32
 }
 
 // ID returns the deployment's id.
@@ -160,6 +163,7 @@ const (
 	cmdRollback commandKind = iota + 1
 	cmdContinue
 	cmdPromote
+	cmdHandover // stop driving, give the lease up at once (Deployer.Run's shutdown)
 )
 
 func (k commandKind) String() string {
@@ -170,6 +174,8 @@ func (k commandKind) String() string {
 		return "Continue"
 	case cmdPromote:
 		return "Promote"
+	case cmdHandover:
+		return "Handover"
 	}
 	return "command"
 }

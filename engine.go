@@ -418,6 +418,11 @@ func (r *run) finish(o Outcome, err error) (Result, error) {
 	if r.lease != nil {
 		r.lease.close()
 	}
+	var rb *RollbackInfo
+	if r.st != nil {
+		rb = r.st.Rollback
+	}
+	r.d.metrics.ended(o, rb)
 	res := Result{DeploymentID: r.dep.id, Service: r.service, Outcome: o, Live: r.ss.Live, Started: r.started, Finished: r.clock.Now(), Stage: r.stage}
 	if r.st != nil {
 		res.DeploymentID = r.st.ID

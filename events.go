@@ -117,6 +117,7 @@ func (r *run) emit(ev Event) {
 	}
 	ev.DeploymentID = r.eventID
 	ev = r.dep.append(ev)
+	r.dep.stage.Store(uint32(ev.Stage))
 	cb := &r.d.cfg.Callbacks
 	switch ev.Kind {
 	case EventStageStarted, EventStageFinished, EventStageSkipped:

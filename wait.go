@@ -305,6 +305,9 @@ func (r *run) command(c command) error {
 			reason = "requested by the caller"
 		}
 		return r.rollbackNow(TriggerCaller, "caller", reason)
+	case cmdHandover:
+		c.reply <- nil
+		return r.handover()
 	case cmdContinue:
 		return refuse("not paused")
 	case cmdPromote:
@@ -357,6 +360,7 @@ func (r *run) save(ctx context.Context) error {
 }
 
 func (r *run) lostLease(err error) error {
+	r.d.metrics.conflicts.Add(1)
 	return &Error{Code: CodeConflict, Service: r.service, Stage: r.stage, Op: "Store.Save",
 		Err: fmt.Errorf("lease lost: another owner changed the record (%w); stopping without touching traffic", err)}
 }
@@ -375,4 +379,19 @@ func (r *run) restore() error {
 	}
 	r.st.Restored = true
 	return nil
+}
+
+// errHandedOver is the cause of a deployment handed over to another owner.
+var errHandedOver = errors.New("handed over: this owner is shutting down and another owner resumes the deployment")
+
+// handover stops driving the deployment where it stands and gives its lease
+// up at once, so another owner's Deployer.Run adopts it without waiting for
+// the lease to lapse. The state is saved as it is: the successor resumes it.
+func (r *run) handover() error {
+	r.releaseLease()
+	if err := r.persist(); err != nil {
+		return err
+	}
+	r.d.metrics.handedOver.Add(1)
+	return &abortSignal{&Error{Code: CodeCanceled, Service: r.service, Stage: r.stage, Op: "Handover", Err: errHandedOver}}
 }

@@ -164,6 +164,24 @@ func saveDetail(rec driver.Record) string {
 	return d
 }
 
+// Unfinished lists the services whose record is unfinished, from the
+// wrapped store (driver.Lister); it fails with bluegreen.CodeFailedPrecondition
+// if the wrapped store cannot list. It is recorded as "Unfinished" and
+// fails on demand like the other operations.
+func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
+	if err := s.record(ctx, Call{Op: "Unfinished"}); err != nil {
+		return nil, err
+	}
+	if err := s.checkCrashed("Unfinished"); err != nil {
+		return nil, err
+	}
+	l, ok := s.inner.(driver.Lister)
+	if !ok {
+		return nil, bluegreen.NewError(bluegreen.CodeFailedPrecondition, fmt.Errorf("bluegreentest: the wrapped %T cannot list unfinished records", s.inner))
+	}
+	return l.Unfinished(ctx)
+}
+
 // State returns the Deployer's view of service as the wrapped store holds
 // it (bluegreen.ReadState over Inner), failing the test helper's caller
 // with an error if it cannot be read.
