@@ -30,6 +30,20 @@ type adoptions struct {
 	all []*bluegreen.Deployment
 }
 
+// snapshot returns copies of what was recorded.
+func (a *adoptions) snapshot() (map[string][]string, map[string]time.Time, []*bluegreen.Deployment) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	by, at := map[string][]string{}, map[string]time.Time{}
+	for k, v := range a.by {
+		by[k] = append([]string(nil), v...)
+	}
+	for k, v := range a.at {
+		at[k] = v
+	}
+	return by, at, append([]*bluegreen.Deployment(nil), a.all...)
+}
+
 func (a *adoptions) hook(replica string) func(*bluegreen.Deployment) {
 	return func(dep *bluegreen.Deployment) {
 		a.mu.Lock()
@@ -93,16 +107,17 @@ func TestFleetAdoptsOrphans(t *testing.T) {
 		stop()
 		wg.Wait()
 
+		adoptedBy, adoptedAt, all := adopted.snapshot()
 		perReplica := map[string]int{}
 		var latest time.Duration
 		for _, s := range services {
-			by := adopted.by[s]
+			by := adoptedBy[s]
 			if len(by) != 1 {
 				t.Errorf("%s adopted by %v, want exactly one replica", s, by)
 				continue
 			}
 			perReplica[by[0]]++
-			latest = max(latest, adopted.at[s].Sub(died))
+			latest = max(latest, adoptedAt[s].Sub(died))
 			if st := state(t, w, s); st.Live == nil || st.Live.Revision.Name != s+":2" || st.LeaseOwner != "" {
 				t.Errorf("%s: live %v, lease %q; want %s:2 live, lease free", s, st.Live, st.LeaseOwner, s)
 			}
@@ -115,7 +130,7 @@ func TestFleetAdoptsOrphans(t *testing.T) {
 		if len(perReplica) != 2 {
 			t.Errorf("adoptions per replica %v, want both survivors to share them", perReplica)
 		}
-		for _, dep := range adopted.all {
+		for _, dep := range all {
 			if res, err := dep.Wait(t.Context()); err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
 				t.Errorf("%s: %v %v", dep.Service(), res.Outcome, err)
 			}
@@ -172,13 +187,14 @@ func TestFleetGracefulHandover(t *testing.T) {
 			_ = staying.Run(runCtx, bluegreen.RunOptions{CheckInterval: 10 * time.Second, OnAdopt: adopted.hook("staying")})
 		}()
 		time.Sleep(time.Second)
-		if len(adopted.all) != 1 {
-			t.Fatalf("nothing adopted a second after the handover (adoptions %v)", adopted.by)
+		by, at, all := adopted.snapshot()
+		if len(all) != 1 {
+			t.Fatalf("nothing adopted a second after the handover (adoptions %v)", by)
 		}
-		if lat := adopted.at["web"].Sub(handedOver); lat >= time.Minute {
+		if lat := at["web"].Sub(handedOver); lat >= time.Minute {
 			t.Errorf("adopted %v after the handover, want at once (not after the lease TTL)", lat)
 		}
-		res, err = adopted.all[0].Wait(t.Context())
+		res, err = all[0].Wait(t.Context())
 		stop()
 		if err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
 			t.Fatalf("resumed deployment: %v %v", res.Outcome, err)
