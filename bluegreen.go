@@ -45,6 +45,11 @@ func New(cfg Config) (*Deployer, error) {
 			d.hooks[s] = append(d.hooks[s], h)
 		}
 	}
+	if c, ok := cfg.Engine.(EngineChecker); ok {
+		if err := c.CheckConfig(d.engineSpec()); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -87,6 +92,18 @@ func (d *Deployer) Start(ctx context.Context, service string, rev Revision) (*De
 		return nil, r.abandon(err)
 	}
 	r.rev = rev
+	if d.cfg.Engine != nil {
+		if old := r.ss.Deployment; old != nil && !old.Phase.finished() {
+			return nil, r.abandon(&Error{Code: CodeFailedPrecondition, Service: service, Stage: StageReconcileService, Op: "Start",
+				Err: fmt.Errorf("deployment %s is unfinished on the engine's platform; re-attach to it with Deployer.Reconcile first", old.ID)})
+		}
+		r.engineStart()
+		if err := r.persist(); err != nil {
+			return nil, r.abandon(unwrapAbort(err))
+		}
+		go func() { r.dep.finish(r.engineMain(false)) }()
+		return r.dep, nil
+	}
 	go func() { r.dep.finish(r.main()) }()
 	return r.dep, nil
 }
@@ -137,6 +154,10 @@ func (d *Deployer) StartReconcile(ctx context.Context, service string) (*Deploym
 	}
 	r.st = old
 	r.dep.id = old.ID
+	if d.cfg.Engine != nil {
+		go func() { r.dep.finish(r.engineMain(true)) }()
+		return r.dep, nil
+	}
 	go func() { r.dep.finish(r.reconcileMain()) }()
 	return r.dep, nil
 }

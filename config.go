@@ -10,10 +10,14 @@ import (
 // Config configures a Deployer. Compute, Router and Store are required; the
 // zero value of every other field has a documented default.
 type Config struct {
-	// Compute runs the environments. Required.
+	// Compute runs the environments. Required unless Engine is set.
 	Compute Compute
-	// Router moves traffic. Required.
+	// Router moves traffic. Required unless Engine is set.
 	Router Router
+	// Engine, if set, runs the lifecycle on a platform that runs blue/green
+	// itself (ECS native deployments, CodeDeploy) instead of over Compute
+	// and Router; see Engine.
+	Engine Engine
 	// Store persists state and arbitrates leases. Required; NewMemoryStore
 	// serves a single process.
 	Store Store
@@ -206,6 +210,7 @@ func (c Config) Validate() error {
 
 func (c Config) validate() ([]Step, error) {
 	switch {
+	case c.Engine != nil:
 	case c.Compute == nil:
 		return nil, &ConfigError{Field: "Config.Compute", Problem: "missing", Fix: "set a compute backend, such as local.NewCompute or bluegreentest.NewCompute"}
 	case c.Router == nil:
@@ -216,6 +221,9 @@ func (c Config) validate() ([]Step, error) {
 	steps, err := c.Shift.Resolve("Config.Shift")
 	if err != nil {
 		return nil, err
+	}
+	if c.Engine != nil && c.Store == nil {
+		return nil, &ConfigError{Field: "Config.Store", Problem: "missing", Fix: "set a store, such as bluegreen.NewMemoryStore()"}
 	}
 	if err := c.validateDurations(); err != nil {
 		return nil, err

@@ -79,9 +79,12 @@ type deployState struct {
 	Restored bool            `json:"restored,omitempty"`
 	// Hooks are the hooks of the current stage still being called back
 	// (IN_PROGRESS), so a successor resumes them where they stood.
-	Hooks   []hookState `json:"hooks,omitempty"`
-	Started time.Time   `json:"started"`
-	Updated time.Time   `json:"updated"`
+	Hooks []hookState `json:"hooks,omitempty"`
+	// Engine is an Engine's own state of the deployment (the platform's
+	// deployment id), so a successor re-attaches to it.
+	Engine  json.RawMessage `json:"engine,omitempty"`
+	Started time.Time       `json:"started"`
+	Updated time.Time       `json:"updated"`
 }
 
 // hookState is a hook that answered IN_PROGRESS, as persisted.

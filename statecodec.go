@@ -101,6 +101,7 @@ func appendDeployState(b []byte, d *deployState) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = appendRawField(b, "engine", d.Engine)
 	b = appendTimeField(b, "started", d.Started)
 	b = appendTimeField(b, "updated", d.Updated)
 	return append(b, '}')

@@ -26,6 +26,7 @@ func fullState(s1, s2 string, n int64, sec int64, nsec int64, zone int) serviceS
 		Rollback: &RollbackInfo{Trigger: TriggerHook, By: s2, Reason: s1 + s2, Stage: StageBakeTime, Step: 3, At: at},
 		Prepared: json.RawMessage(`{"suspended":true}`), Restored: true,
 		Hooks:   []hookState{{Name: s1, Stage: StagePostScaleUp, Step: 1, Attempt: int(n % 7), Details: json.RawMessage(`{"k":"v"}`), Next: at, Deadline: at}},
+		Engine:  json.RawMessage(`{"serviceDeploymentArn":"arn:aws:ecs:x"}`),
 		Started: at, Updated: at.Add(time.Nanosecond),
 	}}
 }
