@@ -21,6 +21,8 @@ type run struct {
 	service string
 	clock   Clock
 	rev     Revision
+	// member, when set, names the service in a release group's events.
+	member string
 	// eventID, when set, is the id events are reported under: a deployment
 	// left unfinished by a dead owner and settled inside a new deployment's
 	// RECONCILE_SERVICE reports its events under its own id.

@@ -79,6 +79,9 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// DeploymentID identifies the deployment.
 	DeploymentID string `json:"deploymentId"`
+	// Member names the service an event is about in a release group's
+	// event log (see Deployer.StartGroup); empty for a single service's.
+	Member string `json:"member,omitempty"`
 	// Kind says what happened.
 	Kind EventKind `json:"kind"`
 	// Stage is the stage it happened in.
@@ -116,6 +119,9 @@ func (r *run) emit(ev Event) {
 		ev.Stage, ev.Step = r.stage, r.step
 	}
 	ev.DeploymentID = r.eventID
+	if ev.Member == "" {
+		ev.Member = r.member
+	}
 	ev = r.dep.append(ev)
 	r.dep.stage.Store(uint32(ev.Stage))
 	cb := &r.d.cfg.Callbacks
