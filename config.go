@@ -299,7 +299,7 @@ func (c *Config) validateDurations() error {
 			return &ConfigError{Field: "Config." + b.name, Problem: fmt.Sprintf("negative (%v)", d), Fix: "use a positive duration, or 0 for the default of " + b.def}
 		case d > 0 && d < b.min:
 			return &ConfigError{Field: "Config." + b.name, Problem: fmt.Sprintf("%v is below the least useful value, %v", d, b.min),
-				Fix: fmt.Sprintf("use at least %v (a bare number is nanoseconds: write 30*time.Second), or 0 for the default of %s", b.min, b.def)}
+				Fix: fmt.Sprintf("use at least %v; a bare number is nanoseconds, so write 30*time.Second; or 0 for the default of %s", b.min, b.def)}
 		}
 	}
 	if c.Retry.Max > 0 && c.Retry.Initial > c.Retry.Max {
