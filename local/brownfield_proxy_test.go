@@ -40,7 +40,7 @@ func TestBrownfieldWithProxy(t *testing.T) {
 					return env, err
 				}
 				waitStatus(t, previous, env, "ready", ready) // registers its instances in the proxy
-				if err := previous.Close(); err != nil {    // detached: leaves them running
+				if err := previous.Close(); err != nil {     // detached: leaves them running
 					return env, err
 				}
 				if err := px.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA), Test: bluegreen.SlotA}); err != nil {
