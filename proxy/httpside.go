@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bluegreen-go/bluegreen/proxy/internal/http1"
@@ -108,7 +109,15 @@ func (s *httpSide) End() error { return nil }
 
 // serveFast proxies r to t (acquired; released here) on the fast path and
 // returns how it went.
+// The side is pooled: it escapes (the upstream connection refers to it
+// while the answer is read), and a request should not pay for it.
 func (p *Proxy) serveFast(w http.ResponseWriter, r *http.Request, t *target, setCookie string, start time.Time) outcome {
-	s := httpSide{w: w, r: r, h: w.Header(), trust: p.opts.TrustForwarded}
-	return p.forward(&s, t, setCookie, start)
+	s := httpSides.Get().(*httpSide)
+	*s = httpSide{w: w, r: r, h: w.Header(), trust: p.opts.TrustForwarded}
+	out := p.forward(s, t, setCookie, start)
+	*s = httpSide{} // forward is done with it: no connection refers to it
+	httpSides.Put(s)
+	return out
 }
+
+var httpSides = sync.Pool{New: func() any { return new(httpSide) }}
