@@ -171,7 +171,7 @@ func run(ctx context.Context, o options, log io.Writer) (*report, error) {
 	base := bluegreen.Config{
 		Compute: compute, Router: router, Store: bluegreen.NewMemoryStore(),
 		Shift: bluegreen.Linear(o.stepPercent, o.stepWait), BakeTime: o.bake,
-		HealthInterval: 20 * time.Millisecond, VerifyInterval: time.Millisecond, MonitorInterval: 50 * time.Millisecond,
+		HealthInterval: 20 * time.Millisecond, VerifyInterval: 10 * time.Millisecond, MonitorInterval: 50 * time.Millisecond,
 	}
 	d, err := bluegreen.New(base)
 	if err != nil {
@@ -263,6 +263,16 @@ func badRelease(ctx context.Context, base bluegreen.Config, px *proxy.Proxy,
 	var fired, back time.Time
 	cfg := base
 	cfg.Monitors = []bluegreen.Monitor{px}
+	// The monitor answers INCONCLUSIVE until green has answered
+	// Options.ErrorRate.MinRequests requests; the steps and the bake wait
+	// for that evidence. (When a monitor below its minimum counted as
+	// healthy, a run whose load generator fell behind on the busy machine
+	// let the bad release through: too few requests reached green before
+	// the 200 ms bake ended.) A bound keeps a starved run from waiting the
+	// default 10 minutes; a rollback for want of evidence is reported as a
+	// failure of the benchmark, not as the monitor's rollback.
+	cfg.InconclusiveTimeout = badReleaseEvidenceTimeout
+	cfg.OnInconclusive = bluegreen.InconclusiveRollback
 	cfg.Callbacks.OnEvent = func(ev bluegreen.Event) {
 		switch {
 		case ev.Kind == bluegreen.EventMonitorFired && fired.IsZero():
@@ -290,12 +300,20 @@ func badRelease(ctx context.Context, base bluegreen.Config, px *proxy.Proxy,
 	if res.Outcome != bluegreen.OutcomeRolledBack {
 		return rb, fmt.Errorf("bad release: outcome %s (%v), want a rollback", res.Outcome, err)
 	}
+	if fired.IsZero() {
+		return rb, fmt.Errorf("bad release: rolled back (%s) without the error-rate alarm firing", rb.Reason)
+	}
 	if !fired.IsZero() && !back.IsZero() {
 		rb.TriggerToBlueMs = float64(back.Sub(fired).Microseconds()) / 1000
 	}
 	fmt.Fprintf(log, "  rolled back: %s; trigger to blue %.1f ms\n", rb.Reason, rb.TriggerToBlueMs)
 	return rb, nil
 }
+
+// badReleaseEvidenceTimeout bounds the bad release's wait for the error-rate
+// monitor's evidence: at 1,000 requests/s and 25% of them on green, the
+// monitor has its 50 requests within a fifth of a second.
+const badReleaseEvidenceTimeout = 20 * time.Second
 
 func ratio(a, b float64) float64 {
 	if b == 0 {
