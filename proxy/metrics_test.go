@@ -60,6 +60,7 @@ func TestPrometheusText(t *testing.T) {
 	pl := p.services[`we"b`].pools[0]
 	pl.metrics.record(200, 3*time.Millisecond)
 	pl.metrics.record(502, 2*time.Second)
+	pl.metrics.unsolicited.Add(3)
 	var b strings.Builder
 	if err := p.WritePrometheus(&b); err != nil {
 		t.Fatal(err)
@@ -70,6 +71,9 @@ func TestPrometheusText(t *testing.T) {
 		`bluegreen_proxy_requests_total{service="we\"b",slot="A"} 2`,
 		`bluegreen_proxy_errors_total{service="we\"b",slot="A"} 1`,
 		`bluegreen_proxy_errors_total{service="we\"b",slot="B"} 0`,
+		`# TYPE bluegreen_proxy_unsolicited_total counter`,
+		`bluegreen_proxy_unsolicited_total{service="we\"b",slot="A"} 3`,
+		`bluegreen_proxy_unsolicited_total{service="we\"b",slot="B"} 0`,
 		`bluegreen_proxy_weight{service="we\"b",slot="A"} 0.875`,
 		`bluegreen_proxy_weight{service="we\"b",slot="B"} 0.125`,
 		`bluegreen_proxy_request_duration_seconds_bucket{service="we\"b",slot="A",le="0.001"} 0`,

@@ -10,8 +10,9 @@ import (
 
 // WritePrometheus writes the proxy's metrics in the Prometheus text format
 // (version 0.0.4): per environment (labels service and slot) the requests,
-// the 5xx answers, the requests in flight, a latency histogram and the
-// production weight, and per instance its health.
+// the 5xx answers, the answers followed by unsolicited bytes
+// (Metrics.Unsolicited), the requests in flight, a latency histogram and
+// the production weight, and per instance its health.
 func (p *Proxy) WritePrometheus(w io.Writer) error {
 	p.mu.Lock()
 	type env struct {
@@ -48,6 +49,9 @@ func (p *Proxy) WritePrometheus(w io.Writer) error {
 	})
 	family("bluegreen_proxy_errors_total", "counter", "Requests answered with a 5xx status, per environment.", func(e env, l string) {
 		sample("bluegreen_proxy_errors_total", l, u(e.pl.metrics.errors.Load()))
+	})
+	family("bluegreen_proxy_unsolicited_total", "counter", "Answers followed by bytes nobody asked for (their connection was closed, not reused), per environment.", func(e env, l string) {
+		sample("bluegreen_proxy_unsolicited_total", l, u(e.pl.metrics.unsolicited.Load()))
 	})
 	family("bluegreen_proxy_in_flight", "gauge", "Requests being served, per environment.", func(e env, l string) {
 		sample("bluegreen_proxy_in_flight", l, strconv.FormatInt(e.pl.inflight.Load(), 10))
