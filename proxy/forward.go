@@ -45,8 +45,9 @@ type side interface {
 }
 
 // clientCheck is how often a request waiting on its instance checks
-// whether its client has gone, so that the instance's connection is closed
-// (which cancels the request there) as httputil.ReverseProxy would.
+// whether its client has gone (the first time between clientCheck/2 and
+// clientCheck after it was sent), so that the instance's connection is
+// closed (which cancels the request there) as httputil.ReverseProxy would.
 const clientCheck = 500 * time.Millisecond
 
 // Errors of the fast path, each with its answer to the client.
@@ -134,7 +135,7 @@ func nextTarget(pl *pool, tried []*target) *target {
 // before the instance answered anything and canRetry allowed another try:
 // nothing was sent to the client.
 func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie string, start time.Time) (out outcome, retry bool) {
-	c.nc.SetReadDeadline(start.Add(clientCheck))
+	c.checkClientBy(start)
 	if err := s.writeRequest(c.bw); err != nil {
 		t.conns.drop(c)
 		if errors.Is(err, errClient) {
@@ -256,8 +257,24 @@ func (c *upConn) Fill() error {
 		if c.side.gone() {
 			return errClientGone
 		}
-		c.nc.SetReadDeadline(time.Now().Add(clientCheck))
+		c.setReadDeadline(time.Now().Add(clientCheck))
 	}
+}
+
+// checkClientBy makes a read of the answer to a request sent at start wake
+// to check on its client between clientCheck/2 and clientCheck after start.
+// A deadline set for an earlier request on c that is far enough off is
+// kept, which spares a timer update per request on a busy connection.
+func (c *upConn) checkClientBy(start time.Time) {
+	if c.deadline.Sub(start) < clientCheck/2 {
+		c.setReadDeadline(start.Add(clientCheck))
+	}
+}
+
+// setReadDeadline sets c's read deadline and remembers it.
+func (c *upConn) setReadDeadline(t time.Time) {
+	c.deadline = t
+	c.nc.SetReadDeadline(t)
 }
 
 // maxResponseHead bounds a response head, as net/http's Transport does

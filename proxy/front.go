@@ -223,6 +223,12 @@ type frontConn struct {
 	state  atomic.Int32
 	handed bool // given to the net/http server
 
+	// deadline is the read deadline last set on nc (zero for none): a
+	// kept-alive connection's idle deadline is moved only when it would
+	// fall short of frontIdleTimeout by more than idleSlack, sparing a
+	// timer update per request.
+	deadline time.Time
+
 	rq  frontReq     // the request being served
 	out http1.Writer // its answer
 }
@@ -265,15 +271,16 @@ func (c *frontConn) serve() {
 	}()
 	// As net/http: a new connection has readHeaderTimeout to send its
 	// first request, a kept-alive one frontIdleTimeout to start the next.
-	wait := readHeaderTimeout
-	for {
+	c.setReadDeadline(time.Now().Add(readHeaderTimeout))
+	for first := true; ; first = false {
 		if c.br.Buffered() == 0 {
-			c.nc.SetReadDeadline(time.Now().Add(wait))
+			if !first {
+				c.idleDeadline(time.Now())
+			}
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 		}
-		wait = frontIdleTimeout
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // closed by Shutdown
 		}
@@ -292,6 +299,25 @@ func (c *frontConn) serve() {
 	}
 }
 
+// idleSlack is how much shorter than frontIdleTimeout a kept-alive
+// connection's wait for its next request may be: its deadline is moved
+// only when it falls short by more.
+const idleSlack = frontIdleTimeout / 64
+
+// idleDeadline gives a kept-alive connection frontIdleTimeout from now
+// (less at most idleSlack) to start its next request.
+func (c *frontConn) idleDeadline(now time.Time) {
+	if want := now.Add(frontIdleTimeout); c.deadline.IsZero() || want.Sub(c.deadline) > idleSlack {
+		c.setReadDeadline(want)
+	}
+}
+
+// setReadDeadline sets nc's read deadline and remembers it.
+func (c *frontConn) setReadDeadline(t time.Time) {
+	c.deadline = t
+	c.nc.SetReadDeadline(t)
+}
+
 // readHead waits until a whole request head is buffered and returns its
 // length, or -1 when it does not fit the buffer (net/http will read it).
 // It reports false when the client closed the connection, or sent part of
@@ -308,7 +334,7 @@ func (c *frontConn) readHead() (int, bool) {
 			return -1, true
 		}
 		if !timed {
-			c.nc.SetReadDeadline(time.Now().Add(readHeaderTimeout))
+			c.setReadDeadline(time.Now().Add(readHeaderTimeout))
 			timed = true
 		}
 		if _, err := c.br.Peek(n + 1); err != nil {
@@ -322,7 +348,7 @@ func (c *frontConn) readHead() (int, bool) {
 func (c *frontConn) handOver() {
 	c.handed = true
 	b, _ := c.br.Peek(c.br.Buffered())
-	c.nc.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	pc := &prefixConn{Conn: c.nc, prefix: bytes.Clone(b)}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()

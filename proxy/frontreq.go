@@ -57,7 +57,7 @@ func (c *frontConn) writeRequest(w *bufio.Writer) error {
 	}
 	c.br.Discard(rq.headLen)
 	rq.headGone = true
-	c.nc.SetReadDeadline(time.Time{}) // as net/http: no deadline for a body
+	c.setReadDeadline(time.Time{}) // as net/http: no deadline for a body
 	for n := rq.Length; n > 0; {
 		if c.br.Buffered() == 0 {
 			if _, err := c.br.Peek(1); err != nil {

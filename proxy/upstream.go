@@ -20,6 +20,7 @@ type upConn struct {
 	side side // the request being served, while one is
 
 	idleSince time.Time   // when it was last put back in its pool
+	deadline  time.Time   // the read deadline last set on nc
 	cut       atomic.Bool // closed by a drain's deadline, not by a failure
 }
 
