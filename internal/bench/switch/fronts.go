@@ -28,23 +28,26 @@ import (
 // startFront starts front kind ("proxy" or "plain") before instance in a
 // child process and returns its address; stop ends the child. With
 // cpuprofile set, the child writes a CPU profile there when it stops.
-func startFront(ctx context.Context, kind, instance, cpuprofile string) (addr string, stop func(), err error) {
+// instance may name a second instance after a comma: the proxy then has
+// the first in slot A and the second in slot B, and route moves all
+// production traffic to slot "A" or "B" (the plain front ignores it).
+func startFront(ctx context.Context, kind, instance, cpuprofile string) (addr string, route func(slot string) error, stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-front", kind, "-upstream", instance, "-cpuprofile", cpuprofile)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	stop = func() {
 		in.Close() // the child stops when its stdin closes
@@ -57,12 +60,23 @@ func startFront(ctx context.Context, kind, instance, cpuprofile string) (addr st
 			<-done
 		}
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	outr := bufio.NewReader(out)
+	line, err := outr.ReadString('\n')
 	if err != nil {
 		stop()
-		return "", nil, fmt.Errorf("front %s did not start: %w", kind, err)
+		return "", nil, nil, fmt.Errorf("front %s did not start: %w", kind, err)
 	}
-	return strings.TrimSpace(line), stop, nil
+	route = func(slot string) error {
+		if _, err := io.WriteString(in, slot+"\n"); err != nil {
+			return err
+		}
+		ack, err := outr.ReadString('\n') // the child answers once the route is in place
+		if err != nil || strings.TrimSpace(ack) != "ok" {
+			return fmt.Errorf("front %s: route %s: %q, %v", kind, slot, ack, err)
+		}
+		return nil
+	}
+	return strings.TrimSpace(line), route, stop, nil
 }
 
 // runFront is the child's side: serve front kind before upstream on a free
@@ -71,6 +85,7 @@ func runFront(kind, upstream, cpuprofile string, stdin io.Reader, stdout io.Writ
 	var (
 		addr  string
 		close func()
+		route = func(string) error { return nil }
 	)
 	switch kind {
 	case "plain":
@@ -85,6 +100,9 @@ func runFront(kind, upstream, cpuprofile string, stdin io.Reader, stdout io.Writ
 			return err
 		}
 		addr, close = px.Addr(), func() { px.Close() }
+		route = func(slot string) error {
+			return px.SetRoutes(context.Background(), "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.Slot(slot))})
+		}
 	default:
 		return fmt.Errorf("-front: unknown front %q", kind)
 	}
@@ -101,8 +119,16 @@ func runFront(kind, upstream, cpuprofile string, stdin io.Reader, stdout io.Writ
 		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintln(stdout, addr)
-	_, err := io.Copy(io.Discard, stdin)
-	return err
+	// Each line of stdin moves production traffic to a slot; its end stops
+	// the front.
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		if err := route(strings.TrimSpace(sc.Text())); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "ok")
+	}
+	return sc.Err()
 }
 
 // startProxy serves the built-in proxy, configured as in the deployment
@@ -120,8 +146,14 @@ func startProxy(instance string) (*proxy.Proxy, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := px.SetTargets(ctx, "web", bluegreen.SlotA, []string{instance}); err != nil {
+	first, second, _ := strings.Cut(instance, ",")
+	if err := px.SetTargets(ctx, "web", bluegreen.SlotA, []string{first}); err != nil {
 		return nil, err
+	}
+	if second != "" {
+		if err := px.SetTargets(ctx, "web", bluegreen.SlotB, []string{second}); err != nil {
+			return nil, err
+		}
 	}
 	if err := px.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}); err != nil {
 		return nil, err
@@ -135,6 +167,7 @@ func startProxy(instance string) (*proxy.Proxy, error) {
 // startPlain serves the plain reference (plainDescription) in front of
 // instance.
 func startPlain(instance string) (net.Listener, error) {
+	instance, _, _ = strings.Cut(instance, ",")
 	u, err := url.Parse(instance)
 	if err != nil {
 		return nil, err
