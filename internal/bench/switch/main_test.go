@@ -118,3 +118,49 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestRunFrontRoutes checks that the proxy front, given two instances,
+// moves all traffic to the slot each line of stdin names and acknowledges
+// each change, as the switch runs rely on.
+func TestRunFrontRoutes(t *testing.T) {
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "a") }))
+	defer a.Close()
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "b") }))
+	defer b.Close()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- runFront("proxy", a.URL+","+b.URL, "", inR, outW) }()
+	out := bufio.NewReader(outR)
+	addr, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, slot := range []string{"B", "A", "B"} {
+		if _, err := io.WriteString(inW, slot+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		if ack, err := out.ReadString('\n'); err != nil || ack != "ok\n" {
+			t.Fatalf("route %s: ack %q, %v", slot, ack, err)
+		}
+		res, err := c.Get("http://" + strings.TrimSpace(addr) + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := strings.ToLower(slot); string(body) != want {
+			t.Errorf("after route %s: answer %q, want %q", slot, body, want)
+		}
+	}
+	inW.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runFront: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runFront did not return after stdin closed")
+	}
+}

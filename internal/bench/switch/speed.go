@@ -278,12 +278,14 @@ backend be
 	}
 	stop = func() { cmd.Process.Kill(); cmd.Wait(); os.RemoveAll(dir) }
 	route = func(slot string) error {
-		w1, w2 := 100, 0
+		up, down := "s1", "s2"
 		if slot == "B" {
-			w1, w2 = 0, 100
+			up, down = "s2", "s1"
 		}
-		// One connection, both commands: the runtime API runs them in turn.
-		return haproxyCommand(sock, fmt.Sprintf("set weight be/s1 %d; set weight be/s2 %d", w1, w2))
+		// One connection, both commands: the runtime API runs them in
+		// turn, the new server up first (both down at once would answer
+		// 503 in between).
+		return haproxyCommand(sock, fmt.Sprintf("set weight be/%s 100; set weight be/%s 0", up, down))
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
