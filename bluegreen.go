@@ -86,6 +86,9 @@ func (d *Deployer) Start(ctx context.Context, service string, rev Revision) (*De
 	if err != nil {
 		return nil, err
 	}
+	if err := r.inUnfinishedGroup("Start"); err != nil {
+		return nil, r.abandon(err)
+	}
 	if old := r.ss.Deployment; old != nil && !old.Phase.finished() && d.cfg.Reconcile == ReconcileRefuse {
 		err := &Error{Code: CodeFailedPrecondition, Service: service, Stage: StageReconcileService, Op: "Start",
 			Err: fmt.Errorf("deployment %s was left unfinished at %s and Config.Reconcile is ReconcileRefuse; settle it with Deployer.Reconcile or choose another policy", old.ID, old.Stage)}
@@ -143,6 +146,9 @@ func (d *Deployer) StartReconcile(ctx context.Context, service string) (*Deploym
 	r, err := d.begin(ctx, service, "Reconcile")
 	if err != nil {
 		return nil, err
+	}
+	if err := r.inUnfinishedGroup("Reconcile"); err != nil {
+		return nil, r.abandon(err)
 	}
 	old := r.ss.Deployment
 	if old == nil || old.Phase.finished() {
@@ -233,6 +239,9 @@ func validateService(s string) error {
 		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%d bytes long", len(s)), Fix: "use at most 255 bytes"}
 	case strings.ContainsAny(s, "/\\\x00") || s == "." || s == "..":
 		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%q contains a path separator or NUL", s), Fix: "use letters, digits, '-', '_', '.' and ':'"}
+	case strings.HasPrefix(s, groupPrefix):
+		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%q begins with %q, which names release groups' records", s, groupPrefix),
+			Fix: "choose another name; deploy and settle a release group with Deployer.StartGroup and Deployer.ReconcileGroup"}
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ type Deployment struct {
 	onFinish func()
 	// stage is the stage the deployment is in, for Deployer.Metrics.
 	stage atomic.Uint32
+	// parent, set on a release group member's internal handle, is the
+	// group's handle: the member's events are appended to its log.
+	parent *Deployment
+	// groupResult is a release group's result, once it has ended.
+	groupResult *GroupResult
 }
 
 // ID returns the deployment's id.
@@ -130,6 +135,12 @@ func (d *Deployment) send(ctx context.Context, c command) error {
 }
 
 func (d *Deployment) append(ev Event) Event {
+	if d.parent != nil {
+		if ev.DeploymentID == "" {
+			ev.DeploymentID = d.id
+		}
+		return d.parent.append(ev)
+	}
 	d.mu.Lock()
 	if d.events == nil {
 		d.events = make([]Event, 0, 32)

@@ -27,6 +27,9 @@ type run struct {
 	// left unfinished by a dead owner and settled inside a new deployment's
 	// RECONCILE_SERVICE reports its events under its own id.
 	eventID string
+	// group, when set, marks the deployment as a member of a release group
+	// (recorded in its state by RECONCILE_SERVICE).
+	group *groupRef
 
 	rec      driver.Record // the record as last saved; rec.Version is current
 	stateBuf []byte        // the buffer rec.State is encoded in, reused by every save
@@ -100,26 +103,10 @@ func (r *run) drive(from int) error {
 
 // runPosition runs one stage (at one step) from the stage table.
 func (r *run) runPosition(p position) error {
-	if p.Skip != "" {
-		r.stage, r.step = p.Stage, 0
-		r.emit(Event{Kind: EventStageSkipped, Reason: p.Skip})
-		return nil
-	}
-	if err := r.poll(); err != nil {
+	if ok, err := r.enterPosition(p); !ok || err != nil {
 		return err
 	}
 	def := &lifecycle[p.Stage]
-	r.stage, r.step = p.Stage, p.Step
-	if r.st.Stage != p.Stage || r.st.Step != p.Step {
-		r.st.Hooks = nil // IN_PROGRESS hooks of an earlier position are over
-	}
-	r.st.Stage, r.st.Step = p.Stage, p.Step
-	if def.persist {
-		if err := r.persist(); err != nil {
-			return err
-		}
-	}
-	r.emit(Event{Kind: EventStageStarted})
 	if def.act != nil {
 		if err := def.act(r, p); err != nil {
 			return err
@@ -135,6 +122,33 @@ func (r *run) runPosition(p position) error {
 	}
 	r.emit(Event{Kind: EventStageFinished})
 	return nil
+}
+
+// enterPosition begins position p: it reports a skipped stage (and returns
+// false), handles a pending command, records the position (saving it if the
+// stage acts) and reports STAGE_STARTED. A release group calls it, and the
+// stage's act, hooks and after, for every member in turn (see group.go).
+func (r *run) enterPosition(p position) (bool, error) {
+	if p.Skip != "" {
+		r.stage, r.step = p.Stage, 0
+		r.emit(Event{Kind: EventStageSkipped, Reason: p.Skip})
+		return false, nil
+	}
+	if err := r.poll(); err != nil {
+		return false, err
+	}
+	r.stage, r.step = p.Stage, p.Step
+	if r.st.Stage != p.Stage || r.st.Step != p.Step {
+		r.st.Hooks = nil // IN_PROGRESS hooks of an earlier position are over
+	}
+	r.st.Stage, r.st.Step = p.Stage, p.Step
+	if lifecycle[p.Stage].persist {
+		if err := r.persist(); err != nil {
+			return false, err
+		}
+	}
+	r.emit(Event{Kind: EventStageStarted})
+	return true, nil
 }
 
 // prepare (PRE_SCALE_UP) takes the compute backend's snapshot, saves it,

@@ -33,6 +33,7 @@ func (r *run) reconcileStage() error {
 		Blue: blue, Adopted: adopted,
 		Green:  Environment{Service: r.service, Slot: greenSlot, Revision: r.rev, DeploymentID: r.dep.id},
 		Routes: cur, Before: cur, Steps: r.d.steps, BakeTime: r.d.cfg.BakeTime, Started: r.clock.Now(),
+		Group: r.group,
 	}
 	if blue == nil {
 		// Without blue there is nothing to share traffic with: one step.

@@ -40,6 +40,17 @@ func backRoutes(st *deployState) Routes {
 // is idempotent, so a rollback interrupted by a crash is finished by the
 // next RECONCILE_SERVICE.
 func (r *run) undo(st *deployState) error {
+	if err := r.undoTraffic(st); err != nil {
+		return err
+	}
+	return r.undoGreen(st)
+}
+
+// undoTraffic is the first half of undo: traffic back to blue with one
+// router call, saved first, then the traffic-shift hooks told it is a
+// rollback. A release group runs it for every member before any member's
+// undoGreen.
+func (r *run) undoTraffic(st *deployState) error {
 	back := backRoutes(st)
 	if st.Stage >= StageTestTrafficShift || st.Routes != back {
 		st.Routes = back
@@ -57,6 +68,12 @@ func (r *run) undo(st *deployState) error {
 			}
 		}
 	}
+	return nil
+}
+
+// undoGreen is the second half of undo: green removed, blue made primary
+// again if green had been, prepared state restored, blue recorded as live.
+func (r *run) undoGreen(st *deployState) error {
 	if err := r.call(r.d.cfg.Compute, "Compute.ScaleDown", func(ctx context.Context) error {
 		return r.d.cfg.Compute.ScaleDown(ctx, st.Green)
 	}); err != nil {

@@ -82,9 +82,12 @@ type deployState struct {
 	Hooks []hookState `json:"hooks,omitempty"`
 	// Engine is an Engine's own state of the deployment (the platform's
 	// deployment id), so a successor re-attaches to it.
-	Engine  json.RawMessage `json:"engine,omitempty"`
-	Started time.Time       `json:"started"`
-	Updated time.Time       `json:"updated"`
+	Engine json.RawMessage `json:"engine,omitempty"`
+	// Group is set on the deployments of a release group: on each member's,
+	// the group's name; on the group's own record, its members too.
+	Group   *groupRef `json:"group,omitempty"`
+	Started time.Time `json:"started"`
+	Updated time.Time `json:"updated"`
 }
 
 // hookState is a hook that answered IN_PROGRESS, as persisted.

@@ -102,6 +102,9 @@ func appendDeployState(b []byte, d *deployState) []byte {
 		b = append(b, ']')
 	}
 	b = appendRawField(b, "engine", d.Engine)
+	if d.Group != nil {
+		b = appendGroup(b, d.Group)
+	}
 	b = appendTimeField(b, "started", d.Started)
 	b = appendTimeField(b, "updated", d.Updated)
 	return append(b, '}')
