@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // This file is release groups: several services deployed as one blue/green
@@ -185,8 +187,24 @@ func appendGroup(b []byte, g *groupRef) []byte {
 // of a release group left unfinished: the group is settled as a whole.
 func (r *run) inUnfinishedGroup(op string) error {
 	old := r.ss.Deployment
-	if old == nil || old.Phase.finished() || old.Group == nil {
+	if old == nil || old.Group == nil {
 		return nil
+	}
+	if old.Phase.finished() {
+		// The member finished its part; the group may not have.
+		var rec driver.Record
+		if err := r.call(r.d.cfg.Store, "Store.Load", func(ctx context.Context) (err error) {
+			rec, err = r.d.cfg.Store.Load(ctx, GroupKey(old.Group.Name))
+			return err
+		}); err != nil {
+			return unwrapAbort(err)
+		}
+		gs, err := decodeState(rec)
+		if err != nil || !gs.unfinished() {
+			return err
+		}
+		return &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: StageReconcileService, Op: op,
+			Err: fmt.Errorf("release group %q, which deployed this service in %s, is unfinished at %s; settle the group with Deployer.ReconcileGroup first", old.Group.Name, old.ID, gs.Deployment.Stage)}
 	}
 	return &Error{Code: CodeFailedPrecondition, Service: r.service, Stage: StageReconcileService, Op: op,
 		Err: fmt.Errorf("deployment %s is a member of release group %q, left unfinished at %s; settle the group with Deployer.ReconcileGroup first", old.ID, old.Group.Name, old.Stage)}
@@ -641,10 +659,28 @@ func (gr *groupRun) drive(from int) error {
 			return err
 		}
 	}
+	if err := gr.releaseIdle(); err != nil {
+		return err
+	}
 	g := gr.g
 	g.st.Phase = phaseSucceeded
 	g.releaseLease()
 	return g.persist()
+}
+
+// releaseIdle gives back the leases of members that did nothing in this
+// run: one that had not recorded its deployment, or, in a resumed group,
+// had finished before.
+func (gr *groupRun) releaseIdle() error {
+	for _, m := range gr.members {
+		if m.r.rec.Lease.Owner != "" && (m.r.st == nil || m.r.st.Phase.finished()) {
+			m.r.releaseLease()
+			if err := m.r.persist(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // memberPosition returns the member's own position matching the group's p:
@@ -829,7 +865,7 @@ func (gr *groupRun) each(ms []*member, fn func(*member) error) error {
 			}
 		}
 	}
-	if first == nil && gr.rollbackReq != nil {
+	if first == nil && gr.rollbackReq != nil && !gr.g.rollingBack {
 		return &rollbackSignal{*gr.rollbackReq}
 	}
 	return first
@@ -1061,14 +1097,8 @@ func (gr *groupRun) undoAll(info RollbackInfo) error {
 			return err
 		}
 	}
-	// Members that never recorded a deployment give their leases back.
-	for _, m := range gr.members {
-		if m.r.st == nil && m.r.rec.Lease.Owner != "" {
-			m.r.releaseLease()
-			if err := m.r.persist(); err != nil {
-				return err
-			}
-		}
+	if err := gr.releaseIdle(); err != nil {
+		return err
 	}
 	g.st.Phase = phaseRolledBack
 	g.releaseLease()
@@ -1200,17 +1230,21 @@ func (gr *groupRun) decide() (forward bool, why string, err error) {
 	for _, m := range gr.members {
 		st := m.r.st
 		switch {
+		case st == nil && g.st.Stage > StageReconcileService:
+			// The member's record holds a later deployment: the member
+			// was deployed on its own after finishing its part, and is
+			// left alone.
+			m.done = true
 		case st == nil:
-			if g.st.Stage > StageReconcileService {
-				return false, "", &Error{Code: CodeFailedPrecondition, Service: m.m.Service, Stage: StageReconcileService, Op: "ReconcileGroup",
-					Err: fmt.Errorf("the group stood at %s but member %s has no record of its deployment %s; look at the member's record", g.st.Stage, m.m.Service, m.id)}
-			}
 			return false, "member " + m.m.Service + " had not recorded its deployment", nil
 		case st.Phase == phaseSucceeded:
 			return true, "member " + m.m.Service + " had finished clean-up", nil
 		}
 	}
 	for _, m := range gr.members {
+		if m.r.st == nil {
+			continue
+		}
 		if p := m.r.st.Phase; p == phaseRollingBack || p == phaseRolledBack {
 			return false, "member " + m.m.Service + " was rolling back", nil
 		}
@@ -1219,6 +1253,9 @@ func (gr *groupRun) decide() (forward bool, why string, err error) {
 		return false, "Config.Reconcile is ReconcileRollback", nil
 	}
 	for _, m := range gr.members {
+		if m.r.st == nil {
+			continue
+		}
 		fwd, err := m.r.decide(m.r.st, ReconcileResume)
 		if err != nil {
 			return false, "", unwrapAbort(err)
