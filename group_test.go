@@ -25,7 +25,7 @@ type groupWorld struct {
 	log []string
 }
 
-const groupBake = 5 * time.Minute
+const groupBake = time.Minute
 
 func newGroupWorld(t *testing.T, withBlue bool, health map[string]bluegreentest.Health) *groupWorld {
 	gw := &groupWorld{web: newWorld(health), api: newWorld(health)}
@@ -596,4 +596,39 @@ func TestGroupValidation(t *testing.T) {
 	if n := gw.web.store.Count("Save"); n != 0 {
 		t.Errorf("%d saves after refused groups", n)
 	}
+}
+
+// ExampleDeployer_DeployGroup deploys an API and the database migration it
+// needs as one release: the migration (Order 0) is up before the API
+// scales up, it cannot be undone once it has run (ForwardOnlyAfter), and
+// an integration test across both gates production traffic.
+func ExampleDeployer_DeployGroup() {
+	compute := bluegreentest.NewCompute(bluegreentest.ComputeOptions{})
+	router := bluegreentest.NewRouter(bluegreentest.RouterOptions{})
+	d, err := bluegreen.New(bluegreen.Config{Compute: compute, Router: router, Store: bluegreen.NewMemoryStore()})
+	if err != nil {
+		panic(err)
+	}
+	integration := bluegreen.HookFunc(func(ctx context.Context, in bluegreen.HookInput) (bluegreen.HookResult, error) {
+		// Call the API through its test route here.
+		return bluegreen.HookResult{Status: bluegreen.HookSucceeded}, nil
+	})
+	res, err := d.DeployGroup(context.Background(), bluegreen.Group{
+		Name: "orders",
+		Members: []bluegreen.Member{
+			{Service: "orders-migrate", Revision: bluegreen.Revision{Name: "migrate:7"}, Order: 0, ForwardOnlyAfter: bluegreen.StagePostScaleUp},
+			{Service: "orders-api", Revision: bluegreen.Revision{Name: "api:7"}, Order: 1},
+		},
+		Hooks: []bluegreen.LifecycleHook{{Name: "integration", Hook: integration, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
+	})
+	if err != nil {
+		fmt.Println("release failed:", err)
+		return
+	}
+	for _, m := range res.Members {
+		fmt.Println(m.Service, m.Outcome, m.Live.Revision.Name)
+	}
+	// Output:
+	// orders-migrate SUCCEEDED migrate:7
+	// orders-api SUCCEEDED api:7
 }
