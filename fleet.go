@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type RunOptions struct {
 // service, so replicas start with different services), paces its claims
 // over half a check interval so that replicas looking at the same time
 // interleave, and skips a claim another replica won.
+//
+// Release groups are not adopted: their records do not hold the members'
+// backends, so an orphaned group is settled with ReconcileGroup.
 //
 // When ctx is done, Run hands over every deployment this Deployer drives,
 // including those started with Start: each stops where it stands, saves its
@@ -125,8 +129,8 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 		if opts.MaxDeployments > 0 && d.inFlight() >= opts.MaxDeployments {
 			return nil
 		}
-		if d.isActive(name) {
-			continue
+		if d.isActive(name) || strings.HasPrefix(name, groupPrefix) {
+			continue // release groups are settled with ReconcileGroup, which needs their members' backends
 		}
 		rec, err := d.cfg.Store.Load(ctx, name)
 		if err != nil || !rec.Unfinished || rec.Lease.HeldByOther(owner, now) {
@@ -142,6 +146,10 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 			}
 		case errors.Is(err, ErrInProgress), errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 			// Another replica was first, or it finished meanwhile.
+		case errors.Is(err, ErrFailedPrecondition):
+			// A member of an unfinished release group, or a deployment the
+			// engine cannot settle alone: left to its owner.
+			d.log.DebugContext(ctx, "not adopting a deployment", "service", name, "error", err.Error())
 		default:
 			d.log.WarnContext(ctx, "adopting a deployment", "service", name, "error", err.Error())
 		}
