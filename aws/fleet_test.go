@@ -392,11 +392,16 @@ func TestFleetProcesses(t *testing.T) {
 	for _, p := range procs {
 		logs[p.owner] = readLines(t, p.log)
 	}
-	rep := checkFleet(t, fleetCheck{names: names, states: states, logs: logs, victim: victim.owner, killed: killed, baseVersions: baseVersions})
+	rep, problems := checkFleet(fleetCheck{names: names, states: states, logs: logs, victim: victim.owner, killed: killed,
+		baseVersions: baseVersions, leaseTTL: timing.LeaseTTL})
+	for _, p := range problems {
+		t.Error(p)
+	}
 	p50, p99, pmax := percentile(rep.latencies, 50), percentile(rep.latencies, 99), percentile(rep.latencies, 100)
-	t.Logf("%d deployments over %d replicas, %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v; "+
-		"%d other adoptions; every deployment settled %v after the kill; test ran %v",
+	t.Logf("%d deployments over %d replicas, %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v, "+
+		"from the lease lapsing p50 %v p99 %v; %d other adoptions; every deployment settled %v after the kill; test ran %v",
 		n, replicas, victim.owner, rep.outcomes, len(rep.latencies), rep.adopters, p50, p99, pmax,
+		percentile(rep.sinceLapse, 50), percentile(rep.sinceLapse, 99),
 		rep.otherAdoptions, settled.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	if limit := 3*timing.LeaseTTL + 10*time.Second; pmax > limit {
 		t.Errorf("an orphan waited %v for adoption, more than %v", pmax, limit)
@@ -545,6 +550,7 @@ type fleetCheck struct {
 	victim       string
 	killed       time.Time
 	baseVersions map[string]int64
+	leaseTTL     time.Duration
 }
 
 // fleetReport is what checkFleet measured.
@@ -552,6 +558,7 @@ type fleetReport struct {
 	outcomes       map[bluegreen.Outcome]int
 	adopters       map[string]int
 	latencies      []time.Duration // from the kill to each orphan's adoption
+	sinceLapse     []time.Duration // from each orphan's lease lapsing (its last save plus the TTL) to its adoption
 	otherAdoptions int             // adoptions of deployments whose owner lived
 }
 
@@ -562,8 +569,8 @@ type fleetReport struct {
 // version after the seed's is accounted for (but the one a SIGKILL may
 // have cut from the log); the owners' events do not overlap in time; and
 // the victim's unfinished deployments were each adopted by a survivor.
-func checkFleet(t *testing.T, c fleetCheck) fleetReport {
-	t.Helper()
+func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	type save struct {
 		owner      string
 		version    int64
@@ -595,20 +602,24 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 				l.Err = owner
 				adoptions[l.Service] = append(adoptions[l.Service], l)
 			case "start-failed":
-				t.Errorf("%s: %s could not start: %s", l.Service, owner, l.Err)
+				fail("%s: %s could not start: %s", l.Service, owner, l.Err)
 			}
 		}
 	}
-	rep := fleetReport{outcomes: map[bluegreen.Outcome]int{}, adopters: map[string]int{}}
+	rep = fleetReport{outcomes: map[bluegreen.Outcome]int{}, adopters: map[string]int{}}
 	for _, name := range c.names {
 		st := c.states[name]
 		d := st.Deployment
+		if d == nil {
+			fail("%s: no deployment recorded", name)
+			continue
+		}
 		rep.outcomes[d.Outcome]++
 		if d.Outcome != bluegreen.OutcomeSucceeded && d.Outcome != bluegreen.OutcomeRolledBack {
-			t.Errorf("%s: deployment ended %s", name, d.Outcome)
+			fail("%s: deployment ended %s", name, d.Outcome)
 		}
 		if st.LeaseOwner != "" {
-			t.Errorf("%s: lease still held by %s", name, st.LeaseOwner)
+			fail("%s: lease still held by %s", name, st.LeaseOwner)
 		}
 
 		// Fencing: the versions, in order, change owner at most once per
@@ -618,11 +629,11 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 		var owners []string
 		for i, s := range ss {
 			if i > 0 && s.version == ss[i-1].version {
-				t.Errorf("%s: version %d written twice, by %s and %s", name, s.version, ss[i-1].owner, s.owner)
+				fail("%s: version %d written twice, by %s and %s", name, s.version, ss[i-1].owner, s.owner)
 			}
 			if len(owners) == 0 || owners[len(owners)-1] != s.owner {
 				if slices.Contains(owners, s.owner) {
-					t.Errorf("%s: %s wrote version %d after %s had taken the service over (owners in version order: %v)", name, s.owner, s.version, owners[len(owners)-1], owners)
+					fail("%s: %s wrote version %d after %s had taken the service over (owners in version order: %v)", name, s.owner, s.version, owners[len(owners)-1], owners)
 				}
 				owners = append(owners, s.owner)
 			}
@@ -633,15 +644,15 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 				missing++
 				// Only a save of the victim, answered just before the kill, can be missing from its log.
 				if v == c.baseVersions[name]+1 || !slices.ContainsFunc(ss, func(s save) bool { return s.version == v-1 && s.owner == c.victim }) {
-					t.Errorf("%s: version %d is in no replica's log", name, v)
+					fail("%s: version %d is in no replica's log", name, v)
 				}
 			}
 		}
 		if missing > 1 {
-			t.Errorf("%s: %d versions missing from the logs", name, missing)
+			fail("%s: %d versions missing from the logs", name, missing)
 		}
 		if len(ss) == 0 || ss[len(ss)-1].version != st.Version && missing == 0 {
-			t.Errorf("%s: the record is at version %d; the logs end at %v", name, st.Version, ss)
+			fail("%s: the record is at version %d; the logs end at %v", name, st.Version, ss)
 		}
 
 		// The owners' events do not overlap in time.
@@ -652,7 +663,7 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 		slices.SortFunc(sp, func(a, b span) int { return cmp.Compare(a.first, b.first) })
 		for i := 1; i < len(sp); i++ {
 			if sp[i].first <= sp[i-1].last {
-				t.Errorf("%s: two replicas emitted events at once (%v)", name, spans[name])
+				fail("%s: two replicas emitted events at once (%v)", name, spans[name])
 			}
 		}
 
@@ -661,7 +672,7 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 			last := ss[len(ss)-1].owner
 			rs := results[name]
 			if !slices.ContainsFunc(rs, func(l fleetLine) bool { return l.Err == last && l.Outcome == string(d.Outcome) }) {
-				t.Errorf("%s: %s drove it last, but its results are %+v (the record says %s)", name, last, rs, d.Outcome)
+				fail("%s: %s drove it last, but its results are %+v (the record says %s)", name, last, rs, d.Outcome)
 			}
 		}
 
@@ -673,6 +684,12 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 				orphan = s.unfinished
 			}
 		}
+		var lastVictimSave int64
+		for _, l := range c.logs[c.victim] {
+			if l.Kind == "save" && l.Service == name {
+				lastVictimSave = max(lastVictimSave, l.T)
+			}
+		}
 		var adopted []fleetLine
 		for _, a := range adoptions[name] {
 			if a.Err != c.victim {
@@ -681,16 +698,17 @@ func checkFleet(t *testing.T, c fleetCheck) fleetReport {
 		}
 		switch {
 		case orphan && len(adopted) == 0:
-			t.Errorf("%s: left unfinished by %s and never adopted", name, c.victim)
+			fail("%s: left unfinished by %s and never adopted", name, c.victim)
 		case orphan:
 			rep.latencies = append(rep.latencies, time.Duration(adopted[0].T-c.killed.UnixNano()))
+			rep.sinceLapse = append(rep.sinceLapse, time.Duration(adopted[0].T-lastVictimSave)-c.leaseTTL)
 			rep.adopters[adopted[0].Err]++
 			rep.otherAdoptions += len(adopted) - 1
 		default:
 			rep.otherAdoptions += len(adopted)
 		}
 	}
-	return rep
+	return rep, problems
 }
 
 // percentile returns the p-th percentile of ds (nearest rank), 0 if empty.
@@ -701,4 +719,68 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	s := slices.Sorted(slices.Values(ds))
 	i := (p*len(s) + 99) / 100
 	return s[max(i, 1)-1].Round(time.Millisecond)
+}
+
+// TestCheckFleet checks the fleet test's checker on made-up logs: a
+// take-over as it should be passes, and each kind of violation is caught.
+func TestCheckFleet(t *testing.T) {
+	good := func() fleetCheck {
+		return fleetCheck{
+			names:        []string{"svc"},
+			baseVersions: map[string]int64{"svc": 1},
+			victim:       "A",
+			killed:       time.Unix(0, 20),
+			leaseTTL:     5,
+			states: map[string]bluegreen.ServiceState{"svc": {Service: "svc", Version: 5,
+				Deployment: &bluegreen.DeploymentState{Finished: true, Outcome: bluegreen.OutcomeSucceeded}}},
+			logs: map[string][]fleetLine{
+				"A": {{T: 10, Kind: "save", Service: "svc", Version: 2, Unfinished: true}, {T: 11, Kind: "event", Service: "svc"},
+					{T: 12, Kind: "save", Service: "svc", Version: 3, Unfinished: true}, {T: 13, Kind: "event", Service: "svc"}},
+				"B": {{T: 30, Kind: "adopt", Service: "svc"}, {T: 31, Kind: "save", Service: "svc", Version: 4, Unfinished: true},
+					{T: 32, Kind: "event", Service: "svc"}, {T: 33, Kind: "save", Service: "svc", Version: 5},
+					{T: 34, Kind: "result", Service: "svc", Outcome: "SUCCEEDED"}},
+			},
+		}
+	}
+	rep, problems := checkFleet(good())
+	if len(problems) > 0 || !slices.Equal(rep.latencies, []time.Duration{10}) || !slices.Equal(rep.sinceLapse, []time.Duration{13}) || rep.adopters["B"] != 1 {
+		t.Fatalf("a clean take-over: problems %q, report %+v", problems, rep)
+	}
+	tests := []struct {
+		name   string
+		change func(*fleetCheck)
+		want   string
+	}{
+		{"the old owner writes after the take-over", func(c *fleetCheck) {
+			c.logs["A"] = append(c.logs["A"], fleetLine{T: 35, Kind: "save", Service: "svc", Version: 6})
+			st := c.states["svc"]
+			st.Version = 6
+			c.states["svc"] = st
+		}, "A wrote version 6 after B had taken the service over"},
+		{"a version written twice", func(c *fleetCheck) {
+			c.logs["B"] = append(c.logs["B"], fleetLine{T: 31, Kind: "save", Service: "svc", Version: 3})
+		}, "version 3 written twice"},
+		{"events at once", func(c *fleetCheck) {
+			c.logs["A"] = append(c.logs["A"], fleetLine{T: 32, Kind: "event", Service: "svc"})
+		}, "two replicas emitted events at once"},
+		{"a save of a survivor unlogged", func(c *fleetCheck) { c.logs["B"] = slices.Delete(c.logs["B"], 3, 4) }, "version 5 is in no replica's log"},
+		{"an orphan never adopted", func(c *fleetCheck) { c.logs["B"] = c.logs["B"][1:] }, "never adopted"},
+		{"a result the record contradicts", func(c *fleetCheck) { c.logs["B"][4].Outcome = "ROLLED_BACK" }, "B drove it last, but its results"},
+		{"the lease kept", func(c *fleetCheck) {
+			st := c.states["svc"]
+			st.LeaseOwner = "B"
+			c.states["svc"] = st
+		}, "lease still held by B"},
+		{"a failed deployment", func(c *fleetCheck) { c.states["svc"].Deployment.Outcome = bluegreen.OutcomeFailed }, "deployment ended FAILED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good()
+			tt.change(&c)
+			_, problems := checkFleet(c)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Errorf("problems %q; want one saying %q", problems, tt.want)
+			}
+		})
+	}
 }
