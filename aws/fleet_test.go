@@ -206,15 +206,23 @@ func runReplica(path string) int {
 	case <-goLine:
 	case <-ctx.Done():
 	}
+	// The deployments start as a platform's requests would come: many at once.
+	sem := make(chan struct{}, 16)
+	var starts sync.WaitGroup
 	for _, svc := range cfg.Mine {
-		dep, err := d.Start(context.Background(), svc, revision(svc, 2))
-		if err != nil {
-			log.write(fleetLine{Kind: "start-failed", Service: svc, Err: err.Error()})
-			continue
-		}
-		log.write(fleetLine{Kind: "start", Service: svc})
-		watch(dep)
+		sem <- struct{}{}
+		starts.Go(func() {
+			defer func() { <-sem }()
+			dep, err := d.Start(context.Background(), svc, revision(svc, 2))
+			if err != nil {
+				log.write(fleetLine{Kind: "start-failed", Service: svc, Err: err.Error()})
+				return
+			}
+			log.write(fleetLine{Kind: "start", Service: svc})
+			watch(dep)
+		})
 	}
+	starts.Wait()
 	fmt.Println("started")
 	if err := <-runDone; !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "Run:", err)
@@ -322,48 +330,75 @@ func TestFleetProcesses(t *testing.T) {
 		}
 		procs[r] = startReplica(t, dir, cfg, said)
 	}
-	await := func(word string) {
+	// awaitAll waits until each replica in ps has said word.
+	heard := map[string]bool{}
+	awaitAll := func(word string, ps ...*replicaProc) {
 		t.Helper()
-		for range replicas {
+		timeout := time.After(60 * time.Second)
+		for {
+			missing := slices.ContainsFunc(ps, func(p *replicaProc) bool { return !heard[p.owner+" "+word] })
+			if !missing {
+				return
+			}
 			select {
 			case line := <-said:
-				if !strings.HasSuffix(line, " "+word) {
-					t.Fatalf("replica said %q, want %q", line, word)
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatalf("replicas not %s within 60s", word)
+				heard[line] = true
+			case <-timeout:
+				t.Fatalf("replicas did not say %q within 60s (heard %v)", word, heard)
 			}
 		}
 	}
-	await("ready")
+	awaitAll("ready", procs...)
 	startedAt := time.Now()
 	for _, p := range procs {
 		if _, err := io.WriteString(p.stdin, "go\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	await("started")
-	t.Logf("replicas started their deployments in %v", time.Since(startedAt).Round(time.Millisecond))
 
-	// One dies at a random moment while deployments are in flight.
+	// One dies at a random moment within 700ms of having started its
+	// deployments (each takes longer than that), while they are in flight.
 	victim := procs[rng.IntN(replicas)]
-	time.Sleep(time.Until(startedAt.Add(time.Duration(100+rng.IntN(1100)) * time.Millisecond))) // real time: the replicas run by the wall clock
+	awaitAll("started", victim)
+	time.Sleep(time.Duration(rng.IntN(700)) * time.Millisecond) // real time: the replicas run by the wall clock
 	killed := time.Now()
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = victim.cmd.Wait()
-	t.Logf("killed %s %v after the replicas started", victim.owner, killed.Sub(startedAt).Round(time.Millisecond))
+	survivors := slices.DeleteFunc(slices.Clone(procs), func(p *replicaProc) bool { return p == victim })
+	awaitAll("started", survivors...)
+	t.Logf("killed %s %v after the replicas were told to start; the survivors had started theirs %v after it", victim.owner,
+		killed.Sub(startedAt).Round(time.Millisecond), time.Since(startedAt).Round(time.Millisecond))
 
-	// Every deployment ends; the records say how.
+	// Every deployment started ends; the records say how. A service of
+	// the victim's whose record shows no deployment of revision 2 was not
+	// started before it died.
+	mine := func(name string) string { return procs[slices.Index(names, name)%replicas].owner }
 	deadline := time.Now().Add(time.Duration(30+n/10) * time.Second)
-	var states map[string]bluegreen.ServiceState
+	var (
+		states     map[string]bluegreen.ServiceState
+		deployed   []string // the services whose deployment of revision 2 started
+		notStarted int
+	)
 	for {
 		states = readStates(t, store, names)
+		deployed, notStarted = nil, 0
 		unfinished := 0
-		for _, st := range states {
-			if st.Deployment == nil || !st.Deployment.Finished || st.Deployment.Green.Revision.Name != st.Service+":2" {
+		for _, name := range names {
+			st := states[name]
+			switch {
+			case st.Deployment == nil || st.Deployment.Green.Revision.Name != name+":2":
+				if mine(name) != victim.owner {
+					unfinished++ // a survivor said it started it
+				} else {
+					notStarted++
+				}
+			case !st.Deployment.Finished:
 				unfinished++
+				deployed = append(deployed, name)
+			default:
+				deployed = append(deployed, name)
 			}
 		}
 		if unfinished == 0 {
@@ -375,16 +410,12 @@ func TestFleetProcesses(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // real time: polling the table
 	}
 	settled := time.Since(killed)
-	for _, p := range procs {
-		if p != victim {
-			_ = p.stdin.Close()
-		}
+	for _, p := range survivors {
+		_ = p.stdin.Close()
 	}
-	for _, p := range procs {
-		if p != victim {
-			if err := waitProc(p.cmd, 30*time.Second); err != nil {
-				t.Errorf("%s: %v", p.owner, err)
-			}
+	for _, p := range survivors {
+		if err := waitProc(p.cmd, 30*time.Second); err != nil {
+			t.Errorf("%s: %v", p.owner, err)
 		}
 	}
 
@@ -392,17 +423,23 @@ func TestFleetProcesses(t *testing.T) {
 	for _, p := range procs {
 		logs[p.owner] = readLines(t, p.log)
 	}
-	rep, problems := checkFleet(fleetCheck{names: names, states: states, logs: logs, victim: victim.owner, killed: killed,
+	rep, problems := checkFleet(fleetCheck{names: deployed, states: states, logs: logs, victim: victim.owner, killed: killed,
 		baseVersions: baseVersions, leaseTTL: timing.LeaseTTL})
 	for _, p := range problems {
 		t.Error(p)
 	}
 	p50, p99, pmax := percentile(rep.latencies, 50), percentile(rep.latencies, 99), percentile(rep.latencies, 100)
-	t.Logf("%d deployments over %d replicas, %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v, "+
+	t.Logf("%d deployments over %d replicas (%d not started by the victim), %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v, "+
 		"from the lease lapsing p50 %v p99 %v; %d other adoptions; every deployment settled %v after the kill; test ran %v",
-		n, replicas, victim.owner, rep.outcomes, len(rep.latencies), rep.adopters, p50, p99, pmax,
+		len(deployed), replicas, notStarted, victim.owner, rep.outcomes, len(rep.latencies), rep.adopters, p50, p99, pmax,
 		percentile(rep.sinceLapse, 50), percentile(rep.sinceLapse, 99),
 		rep.otherAdoptions, settled.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	if len(rep.latencies) == 0 {
+		t.Errorf("the victim left no deployment to adopt: the test proved nothing")
+	}
+	for _, note := range slices.Concat(rep.rollbacks, rep.adoptionNotes) {
+		t.Log(note)
+	}
 	if limit := 3*timing.LeaseTTL + 10*time.Second; pmax > limit {
 		t.Errorf("an orphan waited %v for adoption, more than %v", pmax, limit)
 	}
@@ -560,6 +597,9 @@ type fleetReport struct {
 	latencies      []time.Duration // from the kill to each orphan's adoption
 	sinceLapse     []time.Duration // from each orphan's lease lapsing (its last save plus the TTL) to its adoption
 	otherAdoptions int             // adoptions of deployments whose owner lived
+	finishedAtKill int             // deployments the victim finished as it died, its log cut
+	rollbacks      []string        // why deployments rolled back
+	adoptionNotes  []string        // the other adoptions
 }
 
 // checkFleet checks, per service: the record's deployment of revision 2
@@ -638,10 +678,12 @@ func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
 				owners = append(owners, s.owner)
 			}
 		}
-		missing := 0
+		missing, finishedAtKill := 0, false
 		for v := c.baseVersions[name] + 1; v <= st.Version; v++ {
 			if !slices.ContainsFunc(ss, func(s save) bool { return s.version == v }) {
 				missing++
+				// The victim's last write, cut from its log, finished the deployment.
+				finishedAtKill = v == st.Version
 				// Only a save of the victim, answered just before the kill, can be missing from its log.
 				if v == c.baseVersions[name]+1 || !slices.ContainsFunc(ss, func(s save) bool { return s.version == v-1 && s.owner == c.victim }) {
 					fail("%s: version %d is in no replica's log", name, v)
@@ -667,6 +709,14 @@ func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
 			}
 		}
 
+		if d.Rollback != nil {
+			rep.rollbacks = append(rep.rollbacks, fmt.Sprintf("%s: %s by %s at %s: %s", name, d.Rollback.Trigger, d.Rollback.By, d.Rollback.Stage, d.Rollback.Reason))
+		}
+		if finishedAtKill {
+			rep.finishedAtKill++
+			continue // the victim finished it, but its log lost the last lines
+		}
+
 		// The last replica to drive it reported its outcome.
 		if len(ss) > 0 {
 			last := ss[len(ss)-1].owner
@@ -676,20 +726,15 @@ func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
 			}
 		}
 
-		// Adoptions: an orphan is a deployment whose last save by the
-		// victim left it unfinished.
-		orphan := false
-		for _, s := range ss {
+		// Adoptions: an orphan is a deployment the victim wrote last before
+		// a survivor wrote it (or that the victim left unfinished).
+		var victimLast *save
+		for i, s := range ss {
 			if s.owner == c.victim {
-				orphan = s.unfinished
+				victimLast = &ss[i]
 			}
 		}
-		var lastVictimSave int64
-		for _, l := range c.logs[c.victim] {
-			if l.Kind == "save" && l.Service == name {
-				lastVictimSave = max(lastVictimSave, l.T)
-			}
-		}
+		orphan := victimLast != nil && (victimLast.unfinished || victimLast.version < ss[len(ss)-1].version)
 		var adopted []fleetLine
 		for _, a := range adoptions[name] {
 			if a.Err != c.victim {
@@ -701,14 +746,29 @@ func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
 			fail("%s: left unfinished by %s and never adopted", name, c.victim)
 		case orphan:
 			rep.latencies = append(rep.latencies, time.Duration(adopted[0].T-c.killed.UnixNano()))
-			rep.sinceLapse = append(rep.sinceLapse, time.Duration(adopted[0].T-lastVictimSave)-c.leaseTTL)
+			rep.sinceLapse = append(rep.sinceLapse, time.Duration(adopted[0].T-victimLastSave(c.logs[c.victim], name))-c.leaseTTL)
 			rep.adopters[adopted[0].Err]++
 			rep.otherAdoptions += len(adopted) - 1
 		default:
 			rep.otherAdoptions += len(adopted)
 		}
+		if len(adopted) > 1 || !orphan && len(adopted) > 0 {
+			rep.adoptionNotes = append(rep.adoptionNotes, fmt.Sprintf("%s: owners in version order %v, adopted by %v", name, owners, adopted))
+		}
 	}
 	return rep, problems
+}
+
+// victimLastSave returns when the victim last saved service's record
+// (renewing its lease), in Unix nanoseconds.
+func victimLastSave(lines []fleetLine, service string) int64 {
+	var last int64
+	for _, l := range lines {
+		if l.Kind == "save" && l.Service == service {
+			last = max(last, l.T)
+		}
+	}
+	return last
 }
 
 // percentile returns the p-th percentile of ds (nearest rank), 0 if empty.
