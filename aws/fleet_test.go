@@ -429,7 +429,7 @@ func TestFleetProcesses(t *testing.T) {
 		t.Error(p)
 	}
 	p50, p99, pmax := percentile(rep.latencies, 50), percentile(rep.latencies, 99), percentile(rep.latencies, 100)
-	t.Logf("%d deployments over %d replicas (%d not started by the victim), %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v, "+
+	t.Logf("%d deployments over %d replicas (%d of the victim's never recorded a deployment before it died), %s killed: outcomes %v; %d orphans, adopted by %v; adoption latency from the kill p50 %v p99 %v max %v, "+
 		"from the lease lapsing p50 %v p99 %v; %d other adoptions; every deployment settled %v after the kill; test ran %v",
 		len(deployed), replicas, notStarted, victim.owner, rep.outcomes, len(rep.latencies), rep.adopters, p50, p99, pmax,
 		percentile(rep.sinceLapse, 50), percentile(rep.sinceLapse, 99),
