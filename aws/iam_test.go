@@ -16,6 +16,7 @@ import (
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
+	"github.com/bluegreen-go/bluegreen/internal/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -123,6 +124,20 @@ func TestIAMPolicy(t *testing.T) {
 	}
 	if _, err := metrics.Check(t.Context(), bluegreen.MonitorInput{Service: web.name, Green: bluegreen.Environment{Service: web.name, Slot: bluegreen.SlotB}}); err != nil {
 		t.Fatalf("cwmetrics: %v", err)
+	}
+
+	// A fleet replica (Deployer.Run) lists unfinished deployments from the
+	// table's index, as dynamostore's CreateTableInput makes it.
+	if err := w.ddb.AddGlobalSecondaryIndex(table, awsfake.GlobalSecondaryIndex{Name: "unfinished", Projection: "KEYS_ONLY",
+		Key: []awsfake.KeyAttribute{{Name: "unfinishedShard", Type: "S"}, {Name: "service", Type: "S"}}}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := dynamostore.New(dynamostore.Options{Client: w.ddbClient, Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Unfinished(t.Context()); err != nil {
+		t.Fatalf("dynamostore: %v", err)
 	}
 
 	observed := slices.Sorted(maps.Keys(w.calls()))

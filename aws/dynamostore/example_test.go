@@ -81,3 +81,32 @@ func ExampleStore_Save() {
 	// true
 	// bluegreen: conflict: dynamostore: service web: the stored record is at version 1, leased by host-1 until 2030-01-01T00:00:00Z, not version 0: load it again and retry
 }
+
+// This example lists the services whose deployment is unfinished, as a
+// fleet of Deployers does to adopt those whose owner is gone: from the
+// table's sparse index, without scanning the table.
+func ExampleStore_Unfinished() {
+	fake := awsfake.NewDynamoDB()
+	url, closeServer := awsfake.Serve(fake)
+	defer closeServer()
+	ctx := context.Background()
+
+	client := dynamodb.NewFromConfig(awsfake.Config(url))
+	store, err := dynamostore.New(dynamostore.Options{Client: client, Table: "bluegreen-state"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The table with its index: CreateTableInput includes it.
+	if _, err := client.CreateTable(ctx, store.CreateTableInput()); err != nil {
+		log.Fatal(err)
+	}
+	for _, svc := range []string{"web", "api", "batch"} {
+		if _, err := store.Save(ctx, driver.Record{Service: svc, Unfinished: svc != "api"}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	names, err := store.Unfinished(ctx)
+	fmt.Println(names, err)
+	// Output:
+	// [batch web] <nil>
+}

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -39,10 +40,19 @@ func encodeItem(keyAttr string, rec driver.Record) (map[string]ddbtypes.Attribut
 		item[attrLeaseExpires] = number(rec.Lease.Expires.UnixMilli())
 	}
 	if rec.Unfinished {
-		// Present only while unfinished, so an index on it is sparse.
+		// Present only while unfinished, so the index on them is sparse.
 		item[attrUnfinished] = &ddbtypes.AttributeValueMemberS{Value: rec.Service}
+		item[attrShard] = &ddbtypes.AttributeValueMemberS{Value: shardOf(rec.Service)}
 	}
 	return item, nil
+}
+
+// shardOf returns the partition of the unfinished index that service's
+// item goes to: a hash of the name, modulo shards, in decimal.
+func shardOf(service string) string {
+	h := fnv.New32a()
+	h.Write([]byte(service))
+	return strconv.Itoa(int(h.Sum32() % shards))
 }
 
 // decodeItem reads the record of service from its item, or says what is

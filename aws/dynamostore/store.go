@@ -19,6 +19,7 @@ import (
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 // Options configure a Store.
@@ -29,6 +30,12 @@ type Options struct {
 	Table string
 	// KeyAttribute is the name of the table's string partition key; "service" if empty.
 	KeyAttribute string
+	// UnfinishedIndex names the table's global secondary index of
+	// unfinished deployments, which Unfinished queries; "unfinished" if
+	// empty. Its partition key is the string attribute unfinishedShard and
+	// its sort key KeyAttribute (see CreateTableInput). Only Unfinished
+	// needs it: a table without it serves Load and Save.
+	UnfinishedIndex string
 }
 
 // Attribute names of an item, besides the key.
@@ -39,7 +46,14 @@ const (
 	attrLeaseOwner   = "leaseOwner"
 	attrLeaseExpires = "leaseExpires"
 	attrUnfinished   = "unfinished"
+	attrShard        = "unfinishedShard"
 )
+
+// shards is how many partitions of the unfinished index an unfinished
+// item is spread over (by a hash of its service), so that no one index
+// partition takes every write of a large fleet. It is part of the item
+// format: a store that wrote with another count would go unlisted.
+const shards = 8
 
 // format is the layout of the body this package writes.
 const format = 2
@@ -60,6 +74,7 @@ type Store struct {
 var (
 	_ bluegreen.Store      = (*Store)(nil)
 	_ bluegreen.ErrorCoder = (*Store)(nil)
+	_ driver.Lister        = (*Store)(nil)
 )
 
 // New returns a Store on o.Table. It makes no call: a missing table is
@@ -74,23 +89,53 @@ func New(o Options) (*Store, error) {
 	if o.KeyAttribute == "" {
 		o.KeyAttribute = "service"
 	}
+	if o.UnfinishedIndex == "" {
+		o.UnfinishedIndex = "unfinished"
+	}
+	if n := len(o.UnfinishedIndex); n < 3 || n > 255 || strings.TrimFunc(o.UnfinishedIndex, isIndexNameRune) != "" {
+		return nil, &bluegreen.ConfigError{Field: "dynamostore.Options.UnfinishedIndex", Problem: fmt.Sprintf("%q is not a DynamoDB index name", o.UnfinishedIndex),
+			Fix: "use 3 to 255 letters, digits, '_', '-' or '.', or leave it empty for \"unfinished\""}
+	}
 	switch o.KeyAttribute {
-	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires, attrUnfinished:
+	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires, attrUnfinished, attrShard:
 		return nil, &bluegreen.ConfigError{Field: "dynamostore.Options.KeyAttribute", Problem: fmt.Sprintf("%q is an attribute of the item", o.KeyAttribute),
 			Fix: `use another name, such as "service"`}
 	}
 	return &Store{opts: o}, nil
 }
 
+// isIndexNameRune reports whether r may appear in a DynamoDB index name.
+func isIndexNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.'
+}
+
 // CreateTableInput describes the table the Store expects: a string
-// partition key named KeyAttribute, on-demand capacity. Pass it to
-// CreateTable, or use it as the template of your infrastructure code.
+// partition key named KeyAttribute, on-demand capacity, and the sparse
+// global secondary index Options.UnfinishedIndex (partition key
+// unfinishedShard, sort key KeyAttribute, keys only) that Unfinished
+// queries. Pass it to CreateTable, or use it as the template of your
+// infrastructure code. To add the index to an existing table, pass its
+// GlobalSecondaryIndexes[0] and AttributeDefinitions to UpdateTable.
 func (s *Store) CreateTableInput() *dynamodb.CreateTableInput {
+	key := aws.String(s.opts.KeyAttribute)
 	return &dynamodb.CreateTableInput{
-		TableName:            aws.String(s.opts.Table),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(s.opts.KeyAttribute), KeyType: ddbtypes.KeyTypeHash}},
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(s.opts.KeyAttribute), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		TableName:   aws.String(s.opts.Table),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:   []ddbtypes.KeySchemaElement{{AttributeName: key, KeyType: ddbtypes.KeyTypeHash}},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: key, AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrShard), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
+			IndexName: aws.String(s.opts.UnfinishedIndex),
+			KeySchema: []ddbtypes.KeySchemaElement{
+				{AttributeName: aws.String(attrShard), KeyType: ddbtypes.KeyTypeHash},
+				{AttributeName: key, KeyType: ddbtypes.KeyTypeRange},
+			},
+			// Keys only: lease renewals and state changes of an unfinished
+			// deployment do not write to the index.
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly},
+		}},
 	}
 }
 

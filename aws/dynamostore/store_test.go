@@ -21,16 +21,21 @@ import (
 const table = "bluegreen-state"
 
 // newStore returns a store on a fresh fake table keyed by keyAttr ("" for the default).
+// The table, with its index, is made by CreateTable from the store's
+// CreateTableInput, as a user would.
 func newStore(t *testing.T, keyAttr string) (*dynamostore.Store, *awsfake.DynamoDB) {
 	t.Helper()
 	fake := awsfake.NewDynamoDB()
-	fake.AddTable(table, awsfake.KeyAttribute{Name: cmpOr(keyAttr, "service"), Type: "S"})
+	client := dynamodb.NewFromConfig(awsfake.Config(awsfake.ServeTest(t, fake)))
 	s, err := dynamostore.New(dynamostore.Options{
-		Client:       dynamodb.NewFromConfig(awsfake.Config(awsfake.ServeTest(t, fake))),
+		Client:       client,
 		Table:        table,
 		KeyAttribute: keyAttr,
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateTable(t.Context(), s.CreateTableInput()); err != nil {
 		t.Fatal(err)
 	}
 	return s, fake
@@ -77,6 +82,8 @@ func TestItemLayout(t *testing.T) {
 		"leaseOwner":   awsfake.S("host-1/pid-42"),
 		"leaseExpires": awsfake.N("1700000000123"),
 		"unfinished":   awsfake.S("web"),
+		// fnv32a("web") % 8: the partition of the unfinished index.
+		"unfinishedShard": awsfake.S("1"),
 	}
 	if diff := cmp.Diff(want, item); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)
@@ -88,7 +95,7 @@ func TestItemLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	item, _ = fake.Item(table, awsfake.Item{"service": awsfake.S("web")})
-	for _, attr := range []string{"leaseOwner", "leaseExpires", "body", "unfinished"} {
+	for _, attr := range []string{"leaseOwner", "leaseExpires", "body", "unfinished", "unfinishedShard"} {
 		if _, ok := item[attr]; ok {
 			t.Errorf("%s kept after it was cleared: %v", attr, item)
 		}
@@ -130,7 +137,7 @@ func TestCallsAndConsistentRead(t *testing.T) {
 	if _, err := s.Load(t.Context(), "web"); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int{"PutItem": 1, "GetItem": 1}, fake.Faults.Calls()); diff != "" || v != 1 {
+	if diff := cmp.Diff(map[string]int{"CreateTable": 1, "PutItem": 1, "GetItem": 1}, fake.Faults.Calls()); diff != "" || v != 1 {
 		t.Errorf("calls for one Save and one Load (-want +got):\n%s", diff)
 	}
 	var get struct{ ConsistentRead bool }
@@ -342,7 +349,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := s.Load(t.Context(), ""); !errors.Is(err, bluegreen.ErrInvalid) {
 		t.Errorf("Load of an empty service name: err = %v, want CodeInvalid", err)
 	}
-	if calls := fake.Faults.Calls(); len(calls) != 0 {
+	if calls := fake.Faults.Calls(); len(calls) != 1 { // CreateTable
 		t.Errorf("bad input reached DynamoDB: %v", calls)
 	}
 }
@@ -350,9 +357,10 @@ func TestBadInput(t *testing.T) {
 func TestNewRejectsBadOptions(t *testing.T) {
 	client := dynamodb.New(dynamodb.Options{})
 	for field, o := range map[string]dynamostore.Options{
-		"Client":       {Table: "t"},
-		"Table":        {Client: client, Table: " "},
-		"KeyAttribute": {Client: client, Table: "t", KeyAttribute: "version"},
+		"Client":          {Table: "t"},
+		"Table":           {Client: client, Table: " "},
+		"KeyAttribute":    {Client: client, Table: "t", KeyAttribute: "version"},
+		"UnfinishedIndex": {Client: client, Table: "t", UnfinishedIndex: "in flight"},
 	} {
 		_, err := dynamostore.New(o)
 		var ce *bluegreen.ConfigError

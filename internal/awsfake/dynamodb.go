@@ -47,16 +47,24 @@ type ddbTable struct {
 	key     []KeyAttribute // partition key, then sort key if any
 	created time.Time
 	items   map[string]Item // by encoded key
+	indexes []*ddbIndex     // global secondary indexes
 }
 
 // DynamoDB is a fake of the DynamoDB JSON 1.0 API (X-Amz-Target:
-// DynamoDB_20120810.<Op>): CreateTable, DescribeTable, GetItem, PutItem,
-// UpdateItem and DeleteItem, with condition, update and projection
-// expressions. Every request is served atomically, so conditional writes are
-// a true compare-and-swap. It is safe for concurrent use.
+// DynamoDB_20120810.<Op>): CreateTable (with global secondary indexes),
+// DescribeTable, GetItem, PutItem, UpdateItem, DeleteItem and Query (on a
+// table or a sparse global secondary index, paginated), with condition,
+// update, key condition, filter and projection expressions. Every request is
+// served atomically, so conditional writes are a true compare-and-swap, and
+// indexes are read consistently (real ones are eventually consistent). It is
+// safe for concurrent use.
 type DynamoDB struct {
 	// Faults counts calls per operation ("PutItem") and injects faults.
 	Faults Faults
+	// PageBytes ends a Query page once the items it read reach this many
+	// bytes (approximately); DynamoDB's 1 MB if zero. Set it before serving
+	// to make small tables paginate.
+	PageBytes int
 
 	mu       sync.Mutex
 	tables   map[string]*ddbTable
@@ -209,6 +217,7 @@ func (d *DynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"PutItem":       d.putItem,
 		"UpdateItem":    d.updateItem,
 		"DeleteItem":    d.deleteItem,
+		"Query":         d.query,
 	}[op]
 	if !ok {
 		ddbWrite(w, nil, &ddbError{status: http.StatusBadRequest, typ: "com.amazon.coral.service#UnknownOperationException",

@@ -58,7 +58,16 @@ func (d *DynamoDB) tableDescription(t *ddbTable) map[string]any {
 		schema = append(schema, ddbKeySchemaElement{k.Name, typ})
 		defs = append(defs, ddbAttributeDefinition{k.Name, k.Type})
 	}
-	return map[string]any{
+	var indexes []map[string]any
+	for _, idx := range t.indexes {
+		indexes = append(indexes, idx.describe(t))
+		for _, k := range idx.Key {
+			if !slices.ContainsFunc(defs, func(a ddbAttributeDefinition) bool { return a.AttributeName == k.Name }) {
+				defs = append(defs, ddbAttributeDefinition{k.Name, k.Type})
+			}
+		}
+	}
+	desc := map[string]any{
 		"TableName":            t.name,
 		"TableArn":             "arn:aws:dynamodb:us-east-1:123456789012:table/" + t.name,
 		"TableStatus":          "ACTIVE",
@@ -69,13 +78,25 @@ func (d *DynamoDB) tableDescription(t *ddbTable) map[string]any {
 		"TableSizeBytes":       0,
 		"BillingModeSummary":   map[string]string{"BillingMode": "PAY_PER_REQUEST"},
 	}
+	if indexes != nil {
+		desc["GlobalSecondaryIndexes"] = indexes
+	}
+	return desc
 }
 
 func (d *DynamoDB) createTable(body []byte) (any, *ddbError) {
 	var in struct {
-		TableName            string
-		KeySchema            []ddbKeySchemaElement
-		AttributeDefinitions []ddbAttributeDefinition
+		TableName              string
+		KeySchema              []ddbKeySchemaElement
+		AttributeDefinitions   []ddbAttributeDefinition
+		GlobalSecondaryIndexes []struct {
+			IndexName  string
+			KeySchema  []ddbKeySchemaElement
+			Projection struct {
+				ProjectionType   string
+				NonKeyAttributes []string
+			}
+		}
 	}
 	if err := json.Unmarshal(body, &in); err != nil { // lenient: billing, tags and the like are accepted and ignored
 		return nil, &ddbError{status: http.StatusBadRequest, typ: "com.amazon.coral.service#SerializationException", message: err.Error()}
@@ -83,13 +104,46 @@ func (d *DynamoDB) createTable(body []byte) (any, *ddbError) {
 	if in.TableName == "" || len(in.KeySchema) == 0 || len(in.KeySchema) > 2 || in.KeySchema[0].KeyType != "HASH" {
 		return nil, ddbValidation(fmt.Errorf("1 validation error detected: TableName and a KeySchema of a HASH key and an optional RANGE key are required"))
 	}
-	var key []KeyAttribute
-	for _, k := range in.KeySchema {
-		i := slices.IndexFunc(in.AttributeDefinitions, func(a ddbAttributeDefinition) bool { return a.AttributeName == k.AttributeName })
-		if i < 0 {
-			return nil, ddbValidation(fmt.Errorf("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k.AttributeName))
+	used := map[string]bool{}
+	keyOf := func(schema []ddbKeySchemaElement) ([]KeyAttribute, *ddbError) {
+		var key []KeyAttribute
+		for i, k := range schema {
+			if want := map[bool]string{true: "HASH", false: "RANGE"}[i == 0]; k.KeyType != want {
+				return nil, ddbValidation(fmt.Errorf("1 validation error detected: a KeySchema is a HASH key and an optional RANGE key, in that order"))
+			}
+			j := slices.IndexFunc(in.AttributeDefinitions, func(a ddbAttributeDefinition) bool { return a.AttributeName == k.AttributeName })
+			if j < 0 {
+				return nil, ddbValidation(fmt.Errorf("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k.AttributeName))
+			}
+			used[k.AttributeName] = true
+			key = append(key, KeyAttribute{Name: k.AttributeName, Type: in.AttributeDefinitions[j].AttributeType})
 		}
-		key = append(key, KeyAttribute{Name: k.AttributeName, Type: in.AttributeDefinitions[i].AttributeType})
+		return key, nil
+	}
+	key, apiErr := keyOf(in.KeySchema)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	var indexes []*ddbIndex
+	for _, g := range in.GlobalSecondaryIndexes {
+		k, apiErr := keyOf(g.KeySchema)
+		if apiErr != nil {
+			return nil, apiErr
+		}
+		idx := GlobalSecondaryIndex{Name: g.IndexName, Key: k, Projection: g.Projection.ProjectionType, NonKeyAttributes: g.Projection.NonKeyAttributes}
+		if idx.Projection == "" {
+			return nil, ddbValidation(fmt.Errorf("1 validation error detected: Value null at 'globalSecondaryIndexes.member.projection' failed to satisfy constraint: Member must not be null"))
+		}
+		if err := checkIndex(idx); err != nil {
+			return nil, ddbValidation(err)
+		}
+		if slices.ContainsFunc(indexes, func(i *ddbIndex) bool { return i.Name == idx.Name }) {
+			return nil, ddbValidation(fmt.Errorf("One or more parameter values were invalid: Duplicate index name: %s", idx.Name))
+		}
+		indexes = append(indexes, &ddbIndex{idx})
+	}
+	if len(used) != len(in.AttributeDefinitions) {
+		return nil, ddbValidation(fmt.Errorf("One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -97,7 +151,7 @@ func (d *DynamoDB) createTable(body []byte) (any, *ddbError) {
 		return nil, &ddbError{status: http.StatusBadRequest, typ: "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
 			message: "Table already exists: " + in.TableName}
 	}
-	t := &ddbTable{name: in.TableName, key: key, created: time.Now(), items: map[string]Item{}}
+	t := &ddbTable{name: in.TableName, key: key, created: time.Now(), items: map[string]Item{}, indexes: indexes}
 	d.tables[in.TableName] = t
 	return map[string]any{"TableDescription": d.tableDescription(t)}, nil
 }
@@ -278,6 +332,9 @@ func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, update string
 		}
 		if size > ddbMaxItemSize {
 			return nil, ddbValidation(fmt.Errorf("Item size has exceeded the maximum allowed size"))
+		}
+		if err := t.checkIndexKeys(item); err != nil {
+			return nil, ddbValidation(err)
 		}
 		t.items[k] = cloneItem(item)
 	} else {
