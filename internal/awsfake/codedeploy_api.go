@@ -416,7 +416,7 @@ func (f *CodeDeploy) serve(op string, body json.RawMessage) (any, error) {
 			"computePlatform": "ECS", "ecsServices": []map[string]string{{"clusterName": g.Cluster, "serviceName": g.Service}},
 			"deploymentStyle": map[string]string{"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
 			"blueGreenDeploymentConfiguration": map[string]any{
-				"deploymentReadyOption": ready,
+				"deploymentReadyOption":                     ready,
 				"terminateBlueInstancesOnDeploymentSuccess": map[string]any{"action": "TERMINATE", "terminationWaitTimeInMinutes": int(g.TerminationWait / time.Minute)},
 			},
 		}}, nil

@@ -28,7 +28,7 @@ func cdCreate(t *testing.T, c *codedeploy.Client, config string) (string, error)
 	out, err := c.CreateDeployment(t.Context(), &codedeploy.CreateDeploymentInput{ApplicationName: aws.String("shop"), DeploymentGroupName: aws.String("web"),
 		DeploymentConfigName: aws.String(config), Description: aws.String("bluegreen d1"),
 		AutoRollbackConfiguration: &types.AutoRollbackConfiguration{Enabled: true, Events: []types.AutoRollbackEvent{types.AutoRollbackEventDeploymentFailure, types.AutoRollbackEventDeploymentStopOnRequest}},
-		Revision: &types.RevisionLocation{RevisionType: types.RevisionLocationTypeAppSpecContent, AppSpecContent: &types.AppSpecContent{Content: aws.String(testAppSpec)}}})
+		Revision:                  &types.RevisionLocation{RevisionType: types.RevisionLocationTypeAppSpecContent, AppSpecContent: &types.AppSpecContent{Content: aws.String(testAppSpec)}}})
 	if err != nil {
 		return "", err
 	}
