@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // AppSpec is the part of an ECS AppSpec file the engine writes and
@@ -109,6 +110,9 @@ func ParseAppSpec(b []byte) (*AppSpec, error) {
 	if len(b) > maxAppSpec {
 		return nil, fmt.Errorf("codedeployengine: AppSpec of %d bytes: at most %d", len(b), maxAppSpec)
 	}
+	if !utf8.Valid(b) {
+		return nil, errors.New("codedeployengine: AppSpec is not UTF-8")
+	}
 	var tree any
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
 		d := json.NewDecoder(bytes.NewReader(t))
@@ -135,6 +139,10 @@ func appSpecFromTree(tree any) (*AppSpec, error) {
 	if a.Version, err = scalar(root["version"], "version"); err != nil {
 		return nil, err
 	}
+	if v, err := strconv.ParseFloat(a.Version, 64); err != nil || v != 0 {
+		return nil, fmt.Errorf("codedeployengine: AppSpec: version %q: CodeDeploy reads version 0.0", a.Version)
+	}
+	a.Version = "0.0"
 	res, ok := root["Resources"].([]any)
 	if !ok || len(res) != 1 {
 		return nil, errors.New("codedeployengine: AppSpec: Resources must list exactly one ECS service (a TargetService)")
