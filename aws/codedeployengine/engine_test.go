@@ -462,3 +462,48 @@ func TestEngineGroupPrecondition(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineCalls measures the CodeDeploy calls of one linear deployment
+// (CodeDeployDefault.ECSLinear10PercentEvery1Minutes) with two Go hooks
+// (POST_TEST_TRAFFIC_SHIFT at the ready wait, POST_PRODUCTION_TRAFFIC_SHIFT
+// at the termination wait), a 5m bake and the default 15s poll, in
+// virtual time: one GetDeployment and one GetDeploymentTarget per poll.
+func TestEngineCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		e, err := codedeployengine.New(codedeployengine.Options{Client: codedeploy.NewFromConfig(awsfake.InProcessConfig(w.cd)),
+			Services: map[string]codedeployengine.Service{"web": {Application: "shop", DeploymentGroup: "web", ContainerName: "web", ContainerPort: 8080}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.engine = e
+		d := mustNew(t, w.config(bluegreen.NewMemoryStore(), func(c *bluegreen.Config) {
+			c.Shift = bluegreen.Linear(10, time.Minute)
+			c.Hooks = []bluegreen.LifecycleHook{
+				{Name: "smoke", Hook: bluegreentest.NewHook(), Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}},
+				{Name: "verdict", Hook: bluegreentest.NewHook(), Stages: []bluegreen.Stage{bluegreen.StagePostProductionTrafficShift}},
+			}
+		}))
+		begin := time.Now()
+		if _, err := d.Deploy(t.Context(), "web", bluegreen.Revision{Name: "web:2"}); err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(begin)
+		calls := w.cd.Faults.Calls()
+		total := 0
+		for _, n := range calls {
+			total += n
+		}
+		t.Logf("%d CodeDeploy calls in %v (virtual): %v", total, took, calls)
+		want := map[string]int{"GetDeploymentGroup": 1, "CreateDeployment": 1, "ListDeploymentTargets": 1, "ContinueDeployment": 2,
+			"GetDeployment": calls["GetDeploymentTarget"]}
+		for op, n := range want {
+			if calls[op] != n {
+				t.Errorf("%s called %d times, want %d", op, calls[op], n)
+			}
+		}
+		if polls := calls["GetDeployment"]; polls > int(took/(15*time.Second))+3 {
+			t.Errorf("%d polls in %v at 15s", polls, took)
+		}
+	})
+}
