@@ -2,6 +2,7 @@ package ecsnative_test
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) engine(t *testing.T, mod func(*ecsnative.Options)) *ecsnative.Engine {
 	t.Helper()
-	o := ecsnative.Options{Client: w.client, Cluster: "prod"}
+	o := ecsnative.Options{Client: w.client, Cluster: "prod", Logger: slog.New(slog.DiscardHandler)}
 	if mod != nil {
 		mod(&o)
 	}

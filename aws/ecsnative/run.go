@@ -200,7 +200,6 @@ func (f *follower) describe() (*ecstypes.ServiceDeployment, error) {
 // observe reports what the service deployment shows; done when it ended.
 func (f *follower) observe(sd *ecstypes.ServiceDeployment) (done bool, err error) {
 	f.stage = string(sd.LifecycleStage)
-	f.lambdaEvents(sd)
 	switch sd.Status {
 	case ecstypes.ServiceDeploymentStatusPending, ecstypes.ServiceDeploymentStatusInProgress:
 		if f.st.Rollback != nil && !f.stopped && !awaitingPause(sd) {
@@ -211,10 +210,13 @@ func (f *follower) observe(sd *ecstypes.ServiceDeployment) (done bool, err error
 		if i := f.position(sd); i >= 0 {
 			f.report(i)
 		}
+		f.lambdaEvents(sd) // after the stage they run at is reported
 	case ecstypes.ServiceDeploymentStatusSuccessful:
+		f.lambdaEvents(sd)
 		f.report(len(f.positions) - 1)
 		return true, f.run.End(bluegreen.OutcomeSucceeded)
 	case ecstypes.ServiceDeploymentStatusRollbackRequested, ecstypes.ServiceDeploymentStatusRollbackInProgress, ecstypes.ServiceDeploymentStatusRollbackSuccessful:
+		f.lambdaEvents(sd) // the answer that made ECS roll back comes first
 		if err := f.run.RollingBack(f.rollbackInfo(sd)); err != nil {
 			return false, err
 		}
@@ -424,7 +426,10 @@ func (f *follower) lambdaEvents(sd *ecstypes.ServiceDeployment) {
 		}
 		f.hooks[id] = status
 		name := f.lambdaName(aws.ToString(h.TargetArn))
-		rb := f.st.Rollback != nil || sd.Status != ecstypes.ServiceDeploymentStatusInProgress
+		// During the rollback: the hooks ECS runs again, not the one that
+		// failed and caused it.
+		rb := sd.Status != ecstypes.ServiceDeploymentStatusInProgress && sd.Status != ecstypes.ServiceDeploymentStatusSuccessful &&
+			h.Status != ecstypes.DeploymentLifecycleHookStatusFailed && h.Status != ecstypes.DeploymentLifecycleHookStatusTimedOut
 		if !seen {
 			f.run.Emit(bluegreen.Event{Kind: bluegreen.EventHookCalled, Hook: name, Attempt: 1, DuringRollback: rb})
 		}

@@ -145,6 +145,7 @@ type ecsSvcDeployment struct {
 	hooks                               []*ecsHookRun
 	rollingBack                         bool
 	rollback                            *ecsWireRollback
+	failedHooks                         []ecsLifecycleHookDetail // the hooks that started the rollback
 	triggered                           []string
 	finished                            *time.Time
 }
@@ -512,6 +513,11 @@ func (e *ECS) enter(d *ecsSvcDeployment, i int, at time.Time) {
 // startRollback rolls d back from at: traffic returns to the source
 // revision, the traffic-shift AWS_LAMBDA hooks run again, green is removed.
 func (e *ECS) startRollback(d *ecsSvcDeployment, at time.Time, reason string) {
+	for _, h := range d.hooks {
+		if h.detail.Status == "FAILED" || h.detail.Status == "TIMED_OUT" {
+			d.failedHooks = append(d.failedHooks, h.detail)
+		}
+	}
 	d.rollingBack = true
 	d.status, d.reason = "ROLLBACK_IN_PROGRESS", reason
 	d.rollback = &ecsWireRollback{Reason: reason, StartedAt: epoch(at), ServiceRevisionArn: d.sourceRevisionARN}
@@ -611,6 +617,7 @@ func (e *ECS) sdView(d *ecsSvcDeployment) ecsWireServiceDeployment {
 		f := epoch(*d.finished)
 		out.FinishedAt = &f
 	}
+	out.LifecycleHookDetails = append(out.LifecycleHookDetails, d.failedHooks...)
 	for _, h := range d.hooks {
 		out.LifecycleHookDetails = append(out.LifecycleHookDetails, h.detail)
 	}
