@@ -149,7 +149,22 @@ func (f *follower) start() error {
 func (f *follower) follow() error {
 	f.answered = map[string]bool{}
 	for {
+		ctx := f.run.Context()
 		sd, err := f.describe()
+		if err != nil && ctx.Err() != nil {
+			// The caller canceled between two polls: Sleep turns it into a
+			// rollback command (with a fresh Context) or the end of following.
+			cmd, err := f.run.Sleep(f.e.opts.PollInterval)
+			if err != nil {
+				return err
+			}
+			if cmd != nil {
+				if err := f.command(cmd); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
