@@ -51,6 +51,7 @@ type ECS struct {
 	failing  map[string]string      // task definition -> failure reason
 	lose     map[string]int         // operation -> responses still to lose
 	seq      int
+	sd       ecsDeployments // service deployments (ecs_deployments.go)
 }
 
 type ecsService struct {
@@ -62,6 +63,10 @@ type ecsService struct {
 	lbs           []ecsLoadBalancer
 	created       time.Time
 	taskSets      []*ecsTaskSet // in creation order, deleted ones removed after DrainDelay
+	// ECS-controlled deployments (ecs_deployments.go).
+	sdConfig    *ecsDeploymentConfiguration
+	revisionARN string
+	revisionSeq int
 }
 
 type ecsTaskSet struct {

@@ -73,6 +73,9 @@ func (e *ECS) serve(op string, r *http.Request) (any, error) {
 		}
 		return e.opDescribeTasks(in)
 	}
+	if out, ok, err := e.serveDeployments(op, decode); ok {
+		return out, err
+	}
 	return nil, clientErr("UnknownOperationException", "the ECS fake does not serve %s", op)
 }
 

@@ -107,6 +107,8 @@ type ecsLoadBalancer struct {
 	LoadBalancerName string `json:"loadBalancerName,omitempty"`
 	ContainerName    string `json:"containerName,omitempty"`
 	ContainerPort    int    `json:"containerPort,omitempty"`
+	// AdvancedConfiguration is ECS blue/green's (see ecs_deployments.go).
+	AdvancedConfiguration *ecsAdvancedConfiguration `json:"advancedConfiguration,omitempty"`
 }
 
 type ecsCapacityProviderItem struct {
