@@ -270,12 +270,12 @@ func (l *eventLog) done(o bluegreen.Outcome) *eventLog {
 // traffic (blue in A has all of production), with a hook at
 // POST_TEST_TRAFFIC_SHIFT; it ends at 3s.
 func (l *eventLog) throughTestShift(hook bluegreen.HookStatus) *eventLog {
-	l.at(0).stage(bluegreen.StageReconcileService, 0).at(100 * time.Millisecond).finish(bluegreen.StageReconcileService, 0)
+	l.at(0).stage(bluegreen.StageReconcileService, 0).at(100*time.Millisecond).finish(bluegreen.StageReconcileService, 0)
 	l.stage(bluegreen.StagePreScaleUp, 0).at(200*time.Millisecond).finish(bluegreen.StagePreScaleUp, 0)
 	l.stage(bluegreen.StageScaleUp, 0)
 	for i := range 3 {
 		st := bluegreen.Status{Desired: 2, Running: 2, Healthy: i}
-		l.at(time.Duration(500+500*i)*time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventHealthChecked, Stage: bluegreen.StageScaleUp, Status: &st})
+		l.at(time.Duration(500+500*i) * time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventHealthChecked, Stage: bluegreen.StageScaleUp, Status: &st})
 	}
 	l.at(1500*time.Millisecond).finish(bluegreen.StageScaleUp, 0).stage(bluegreen.StagePostScaleUp, 0)
 	l.at(1600*time.Millisecond).stage(bluegreen.StageTestTrafficShift, 0).
@@ -296,7 +296,7 @@ func (l *eventLog) step(n int) *eventLog {
 func (l *eventLog) rollback(s bluegreen.Stage, step int, info bluegreen.RollbackInfo, took time.Duration) *eventLog {
 	l.add(bluegreen.Event{Kind: bluegreen.EventRollbackStarted, Stage: s, Step: step, Rollback: &info, Reason: info.Reason})
 	l.traffic(s, step, bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA), Test: bluegreen.SlotA}, true)
-	l.at(l.now+took).add(bluegreen.Event{Kind: bluegreen.EventRollbackFinished, Stage: s, Step: step, Rollback: &info})
+	l.at(l.now + took).add(bluegreen.Event{Kind: bluegreen.EventRollbackFinished, Stage: s, Step: step, Rollback: &info})
 	return l.done(bluegreen.OutcomeRolledBack)
 }
 

@@ -16,10 +16,10 @@ func successLinear() []bluegreen.Event {
 	for n := 1; n <= 4; n++ {
 		l.step(n)
 	}
-	l.at(11 * time.Second).stage(bluegreen.StagePostProductionTrafficShift, 0)
-	l.at(11100 * time.Millisecond).stage(bluegreen.StageBakeTime, 0)
-	l.at(14100 * time.Millisecond).stage(bluegreen.StageCleanUp, 0)
-	l.at(15 * time.Second).finish(bluegreen.StageCleanUp, 0).done(bluegreen.OutcomeSucceeded)
+	l.at(11*time.Second).stage(bluegreen.StagePostProductionTrafficShift, 0)
+	l.at(11100*time.Millisecond).stage(bluegreen.StageBakeTime, 0)
+	l.at(14100*time.Millisecond).stage(bluegreen.StageCleanUp, 0)
+	l.at(15*time.Second).finish(bluegreen.StageCleanUp, 0).done(bluegreen.OutcomeSucceeded)
 	return *l.events
 }
 
@@ -29,7 +29,7 @@ func rollbackByMonitor() []bluegreen.Event {
 	l.at(4 * time.Second).add(bluegreen.Event{Kind: bluegreen.EventMonitorInconclusive, Stage: bluegreen.StageProductionTrafficShift, Step: 1,
 		Monitor: "green-5xx-rate", Reason: "12 requests to green, want at least 40"})
 	l.step(2)
-	l.at(5600*time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventMonitorFired, Stage: bluegreen.StageProductionTrafficShift, Step: 2,
+	l.at(5600 * time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventMonitorFired, Stage: bluegreen.StageProductionTrafficShift, Step: 2,
 		Monitor: "green-5xx-rate", Alarms: []bluegreen.Alarm{{Name: "green-5xx-rate", Reason: "30% of 200 requests failed"}}})
 	l.rollback(bluegreen.StageProductionTrafficShift, 2, bluegreen.RollbackInfo{Trigger: bluegreen.TriggerMonitor, By: "green-5xx-rate",
 		Reason: "green answered 60 of 200 requests with 5xx (30% > 5%)", Stage: bluegreen.StageProductionTrafficShift, Step: 2}, 200*time.Millisecond)
@@ -46,8 +46,8 @@ func groupRollback() []bluegreen.Event {
 	worker.at(0).stage(bluegreen.StageReconcileService, 0)
 	api.at(100*time.Millisecond).stage(bluegreen.StagePreScaleUp, 0).
 		add(bluegreen.Event{Kind: bluegreen.EventPaused, Stage: bluegreen.StagePreScaleUp, Hook: "approval"})
-	worker.at(100 * time.Millisecond).stage(bluegreen.StagePreScaleUp, 0)
-	api.at(900*time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventContinued, Stage: bluegreen.StagePreScaleUp, Hook: "approval", Reason: "Continue called"})
+	worker.at(100*time.Millisecond).stage(bluegreen.StagePreScaleUp, 0)
+	api.at(900 * time.Millisecond).add(bluegreen.Event{Kind: bluegreen.EventContinued, Stage: bluegreen.StagePreScaleUp, Hook: "approval", Reason: "Continue called"})
 	for _, m := range []*eventLog{api, worker} {
 		m.at(time.Second).stage(bluegreen.StageScaleUp, 0).
 			at(2*time.Second).stage(bluegreen.StagePostScaleUp, 0).
