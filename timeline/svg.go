@@ -184,7 +184,11 @@ func render(b *bytes.Buffer, events []bluegreen.Event, opts Options) {
 	}
 	c.printf("</g>\n")
 	for i, l := range lanes {
-		drawLane(c, l, y, heights[i], opts.Service)
+		service := opts.Service
+		if len(lanes) > 1 && service == "" {
+			service = "group" // a release group's own events
+		}
+		drawLane(c, l, y, heights[i], service)
 		y += heights[i] + laneGap
 	}
 	drawAxis(c, ticks, step, c.height-axisHeight)
