@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
@@ -19,6 +21,9 @@ const (
 	verifyInterval  = 20 * time.Millisecond
 	verifyTimeout   = 30 * time.Second
 	monitorInterval = 500 * time.Millisecond
+	// sampleInterval is how often deploy reads the daemon's request and
+	// error counters for the timeline.
+	sampleInterval = 250 * time.Millisecond
 )
 
 func deployCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,6 +61,9 @@ func deploy(ctx context.Context, o deployOptions, stdout, stderr io.Writer) int 
 	owner := newOwner("deploy")
 	id := randomHex(8)
 	cfg := o.config(b, p, owner)
+	elog := newEventLog(o.stateDir, o.service, p.line)
+	defer elog.close()
+	cfg.Callbacks.OnEvent = tee(p.event, elog.event)
 	cfg.NewID = func() string { return id } // known before Start, for the header
 	cfg.Shift, cfg.BakeTime, cfg.HealthTimeout, cfg.OnCancel = o.shift, o.bake, o.healthTimeout, o.onCancel
 	if o.errorRate > 0 {
@@ -74,8 +82,16 @@ func deploy(ctx context.Context, o deployOptions, stdout, stderr io.Writer) int 
 		}
 		return fail(err)
 	}
+	sampling, stopSampling := context.WithCancel(context.Background())
+	var sampler sync.WaitGroup
+	sampler.Go(func() { sampleMetrics(sampling, b.client, o.service, elog, sampleInterval) })
 	<-dep.Done()
+	stopSampling()
+	sampler.Wait()
 	res, err := dep.Wait(context.Background())
+	elog.close()
+	p.line("EVENTS saved in %s; draw them with: bluegreen timeline -service %s -state %s -deployment %s -o %s.svg",
+		filepath.Join(o.stateDir, eventsDir, o.service, fileName(id)+eventsSuffix), o.service, o.stateDir, id, id)
 	b.sweepOrphans(o.service, p)
 	r := newResult("deploy", res, err, time.Since(started))
 	r.write(stdout)
@@ -124,7 +140,11 @@ func reconcile(ctx context.Context, o commonOptions, stdout, stderr io.Writer) i
 	defer b.close()
 	p := &progress{out: stderr}
 	owner := newOwner("reconcile")
-	d, err := bluegreen.New(o.config(b, p, owner))
+	cfg := o.config(b, p, owner)
+	elog := newEventLog(o.stateDir, o.service, p.line)
+	defer elog.close()
+	cfg.Callbacks.OnEvent = tee(p.event, elog.event)
+	d, err := bluegreen.New(cfg)
 	if err != nil {
 		return fail(err)
 	}

@@ -31,7 +31,7 @@ func TestBadUsage(t *testing.T) {
 		want []string // in stderr
 	}{
 		{"no command", nil, exitUsage, []string{"Usage:", "bluegreen deploy"}},
-		{"unknown command", []string{"ship"}, exitUsage, []string{`unknown command "ship"`, "deploy, reconcile or status"}},
+		{"unknown command", []string{"ship"}, exitUsage, []string{`unknown command "ship"`, "deploy, reconcile, status or timeline"}},
 		{"no service", []string{"deploy", "-state", state}, exitUsage, []string{"-service is required", "-service web"}},
 		{"no state", []string{"deploy", "-service", "web"}, exitUsage, []string{"-state is required"}},
 		{"no proxy", []string{"deploy", "-service", "web", "-state", state}, exitUsage, []string{"-proxy-admin is required", "unix:"}},

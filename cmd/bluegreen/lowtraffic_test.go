@@ -3,6 +3,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,4 +47,32 @@ func TestLowTrafficBadGreen(t *testing.T) {
 		t.Errorf("%d requests failed other than by green's own 500s", s.failed-s0.failed)
 	}
 	w.mustBeSettled("v1")
+
+	// The deploy saved its events as they happened, and the daemon's
+	// counters: bluegreen timeline draws the rollback, with request rates.
+	out := filepath.Join(t.TempDir(), "bad.svg")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"timeline", "-service", w.service, "-state", w.state, "-o", out}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("timeline exited %d: %s", code, stderr.String())
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	els := parseTimelineSVG(t, doc)
+	var stages []string
+	for _, s := range withClass(els, "stage") {
+		stages = append(stages, s.attr["data-stage"]+" "+s.attr["data-step"])
+	}
+	rbs := withClass(els, "rollback")
+	switch {
+	case len(withClass(els, "lane")) != 1:
+		t.Errorf("%d lanes, want 1", len(withClass(els, "lane")))
+	case !slices.Contains(stages, "PRODUCTION_TRAFFIC_SHIFT 1") || slices.Contains(stages, "PRODUCTION_TRAFFIC_SHIFT 2"):
+		t.Errorf("stage bars %q: want the first production step and not the second", stages)
+	case len(rbs) != 1 || !strings.Contains(rbs[0].text, "MONITOR"):
+		t.Errorf("%d rollbacks drawn, want one by the monitor", len(rbs))
+	case len(withClass(els, "requests")) == 0 || len(withClass(els, "monitor-fired")) == 0:
+		t.Errorf("%d request-rate curves, %d monitor markers: want both", len(withClass(els, "requests")), len(withClass(els, "monitor-fired")))
+	}
 }

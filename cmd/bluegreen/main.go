@@ -40,6 +40,18 @@
 // status prints the service's record (live revision, lease, last or current
 // deployment) and its instances, as JSON. It changes nothing.
 //
+// timeline draws a deployment as an SVG picture (package timeline): its
+// stages, traffic weights, hooks, monitors, rollback, and the daemon's
+// requests and errors per second. deploy and reconcile save each
+// deployment's events as they happen, as JSON lines in
+// -state/events/SERVICE/DEPLOYMENT.jsonl (deploy saves the daemon's request
+// and error counters beside them, in DEPLOYMENT.samples.jsonl), so a
+// deployment whose command was killed can be drawn too:
+//
+//	bluegreen timeline -service web -state /var/lib/bg -o web.svg    # the latest deployment
+//	bluegreen timeline -service web -state /var/lib/bg -deployment 3f2a9c1b7d4e5a60 -o d.svg
+//	bluegreen timeline -events saved.jsonl > d.svg
+//
 // # Flags
 //
 // Common to deploy and reconcile:
@@ -75,6 +87,9 @@
 //
 // status takes -service and -state, and optionally -proxy-admin and
 // -proxy-token-file to report the daemon's routes too.
+//
+// timeline takes -events FILE, or -service and -state (and -deployment ID
+// for another than the latest), -o OUT.svg (default: stdout) and -width.
 //
 // # When the command dies
 //
@@ -157,11 +172,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return reconcileCommand(ctx, args[1:], stdout, stderr)
 	case "status":
 		return statusCommand(ctx, args[1:], stdout, stderr)
+	case "timeline":
+		return timelineCommand(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "bluegreen: unknown command %q: use deploy, reconcile or status (see bluegreen help)\n", args[0])
+	fmt.Fprintf(stderr, "bluegreen: unknown command %q: use deploy, reconcile, status or timeline (see bluegreen help)\n", args[0])
 	return exitUsage
 }
 
@@ -171,6 +188,7 @@ Usage:
   bluegreen deploy    -service NAME -state DIR -proxy-admin ADDR -revision NAME [flags] -- COMMAND [ARGS...]
   bluegreen reconcile -service NAME -state DIR -proxy-admin ADDR [flags]
   bluegreen status    -service NAME -state DIR [-proxy-admin ADDR]
+  bluegreen timeline  (-events FILE | -service NAME -state DIR [-deployment ID]) [-o OUT.svg]
 
 Run "bluegreen COMMAND -h" for a command's flags.
 Exit codes: 0 success, 1 rolled back, 2 bad usage, 3 another deployment in progress, 4 other failure.

@@ -15,13 +15,17 @@
 //     proxy's error-rate monitor rolls back automatically.
 //
 // It shows live progress (stage, traffic split, requests/s, errors) on a
-// terminal, plain lines otherwise, and ends with a one-line JSON summary:
+// terminal, plain lines otherwise, writes an SVG timeline of each deployment
+// (package timeline: stages, weights, hooks, the monitor and the rollback,
+// and the proxy's requests and errors per second per environment) and
+// prints its path, and ends with a one-line JSON summary:
 // per deployment its outcome, stages, requests served by blue and by green,
 // failed requests, and for the rollback the time from the monitor's trigger
 // to all production traffic back on blue.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -39,6 +43,7 @@ import (
 	"github.com/bluegreen-go/bluegreen/local"
 	"github.com/bluegreen-go/bluegreen/local/filestore"
 	"github.com/bluegreen-go/bluegreen/proxy"
+	"github.com/bluegreen-go/bluegreen/timeline"
 	"golang.org/x/term"
 )
 
@@ -49,6 +54,10 @@ type options struct {
 	bake      time.Duration // bake time
 	plain     bool          // plain lines even on a terminal
 	keepFiles bool          // keep the work directory (logs, state)
+	// svgDir receives one SVG timeline per deployment; default: the work
+	// directory's timelines/ with -keep, else a directory of its own that
+	// is kept.
+	svgDir string
 }
 
 func main() {
@@ -58,6 +67,7 @@ func main() {
 	flag.DurationVar(&o.bake, "bake", 3*time.Second, "bake time")
 	flag.BoolVar(&o.plain, "plain", false, "print plain lines even on a terminal")
 	flag.BoolVar(&o.keepFiles, "keep", false, "keep the work directory (instance logs, state files)")
+	flag.StringVar(&o.svgDir, "svg", "", "directory for the deployments' SVG timelines (default: the work directory with -keep, else a new temporary one)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -87,6 +97,8 @@ type deploymentSummary struct {
 	Failed      int      `json:"failed"`
 	AppErrors   int      `json:"app5xx"`
 	Rollback    string   `json:"rollbackReason,omitempty"`
+	// Timeline is the SVG picture of the deployment.
+	Timeline string `json:"timeline"`
 	// RollbackMillis is the time from the monitor's trigger to all
 	// production traffic verified back on blue.
 	RollbackMillis float64 `json:"rollbackMs,omitempty"`
@@ -102,6 +114,18 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 		fmt.Fprintln(out, "work directory:", dir)
 	} else {
 		defer os.RemoveAll(dir)
+	}
+	svgDir := o.svgDir
+	switch {
+	case svgDir == "" && o.keepFiles:
+		svgDir = filepath.Join(dir, "timelines")
+	case svgDir == "":
+		if svgDir, err = os.MkdirTemp("", "bluegreen-demo-timelines-"); err != nil {
+			return summary{}, err
+		}
+	}
+	if err := os.MkdirAll(svgDir, 0o755); err != nil {
+		return summary{}, err
 	}
 	app := filepath.Join(dir, "app")
 	fmt.Fprintln(out, "building the sample app (examples/app)...")
@@ -211,23 +235,38 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 			green = rec.Live.Slot.Other()
 		}
 		prog.begin(p.title, green)
+		sampling, stopSampling := context.WithCancel(ctx)
+		samples := make(chan []timeline.Sample, 1)
+		go func() { samples <- sampleProxy(sampling, px, "web") }()
 		dep, err := d.Start(ctx, "web", rev)
 		if err != nil {
+			stopSampling()
+			<-samples
 			return sum, err
 		}
 		var evs []bluegreen.Event
 		for ev, err := range dep.Events(ctx) {
 			if err != nil {
+				stopSampling()
+				<-samples
 				return sum, err
 			}
 			evs = append(evs, ev)
 		}
+		stopSampling()
 		res, derr := dep.Wait(ctx)
 		prog.end()
 		if res.Outcome == bluegreen.OutcomeFailed {
+			<-samples
 			return sum, derr
 		}
-		sum.Deployments = append(sum.Deployments, summarize(p.rev, res, evs, t))
+		ds := summarize(p.rev, res, evs, t)
+		ds.Timeline = filepath.Join(svgDir, fmt.Sprintf("%d-%s.svg", i+1, p.rev))
+		if err := writeTimeline(ds.Timeline, evs, <-samples, timeline.Options{Title: p.title, Service: "web"}); err != nil {
+			return sum, err
+		}
+		prog.note("timeline: " + ds.Timeline)
+		sum.Deployments = append(sum.Deployments, ds)
 	}
 	stopLoad()
 	loading.Wait()
@@ -265,6 +304,36 @@ func summarize(rev string, res bluegreen.Result, evs []bluegreen.Event, t *tally
 		s.Rollback = res.Rollback.Reason
 	}
 	return s
+}
+
+// sampleProxy reads the proxy's request and error counters of both slots
+// of service every 100ms until ctx is done, for the timeline.
+func sampleProxy(ctx context.Context, px *proxy.Proxy, service string) []timeline.Sample {
+	var out []timeline.Sample
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, slot := range []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB} {
+			if m, err := px.Metrics(context.WithoutCancel(ctx), service, slot); err == nil {
+				out = append(out, timeline.Sample{Time: time.Now(), Slot: slot, Requests: m.Requests, Errors: m.Errors})
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+	}
+}
+
+// writeTimeline writes the SVG timeline of a deployment to path.
+func writeTimeline(path string, evs []bluegreen.Event, samples []timeline.Sample, opts timeline.Options) error {
+	var b bytes.Buffer
+	opts.Samples = samples
+	if err := timeline.Write(&b, evs, opts); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // greenAnswersTests is a POST_TEST_TRAFFIC_SHIFT hook: it sends requests to

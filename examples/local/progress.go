@@ -106,3 +106,13 @@ func (p *progress) end() {
 		fmt.Fprint(p.out, "\r\033[K")
 	}
 }
+
+// note prints a line of its own, such as where a timeline was written.
+func (p *progress) note(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.terminal {
+		fmt.Fprint(p.out, "\r\033[K")
+	}
+	fmt.Fprintf(p.out, "  %s\n", line)
+}
