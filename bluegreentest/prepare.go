@@ -20,8 +20,10 @@ import (
 type preparation struct {
 	service  string
 	snapshot json.RawMessage
-	prepared bool
-	restored []json.RawMessage
+	// snapSuspended is what snapshot says, decoded once.
+	snapSuspended bool
+	prepared      bool
+	restored      []json.RawMessage
 }
 
 // snapshotState is the JSON the fake's Snapshot returns.
@@ -45,7 +47,7 @@ func (c *Compute) Snapshot(ctx context.Context, green bluegreen.Environment) (js
 	}
 	p := c.preparationOf(green)
 	if p.snapshot == nil {
-		p.snapshot = cloneRaw(state)
+		p.snapshot, p.snapSuspended = cloneRaw(state), c.suspended[green.Service]
 	}
 	return state, nil
 }
@@ -78,14 +80,19 @@ func (c *Compute) Restore(ctx context.Context, green bluegreen.Environment, snap
 	if err := c.record(ctx, Call{Op: "Restore", Service: green.Service, Detail: envDetail(green) + " state " + string(snapshot), Arg: cloneEnv(green)}); err != nil {
 		return err
 	}
-	s, err := decodeSnapshot(snapshot)
-	if err != nil {
-		return err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.suspended[green.Service] = s.Suspended
 	p := c.preparationOf(green)
+	suspended := p.snapSuspended
+	if !bytes.Equal(p.snapshot, snapshot) {
+		// Not the snapshot this fake took (another process's, say).
+		s, err := decodeSnapshot(snapshot)
+		if err != nil {
+			return err
+		}
+		suspended = s.Suspended
+	}
+	c.suspended[green.Service] = suspended
 	p.restored = append(p.restored, cloneRaw(snapshot))
 	return nil
 }

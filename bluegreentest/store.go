@@ -117,10 +117,11 @@ func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 	if err := s.record(ctx, Call{Op: "Save", Service: rec.Service, Detail: saveDetail(rec), Arg: snapshot}); err != nil {
 		return 0, err
 	}
-	if err := s.checkCrashed("Save"); err != nil {
-		return 0, err
-	}
 	s.mu.Lock()
+	if s.crashed {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("bluegreentest: Save: %w", ErrCrashed)
+	}
 	if s.crashBefore && s.crashIn == 1 {
 		s.crashed, s.crashIn = true, 0
 		then := s.onCrash
