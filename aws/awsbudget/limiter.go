@@ -284,11 +284,11 @@ type bucket struct {
 	limit    Limit
 	recovery float64 // Options.Recovery
 
-	mu      sync.Mutex
-	rate    float64 // tokens per second now
-	tokens  float64 // may be negative: calls waiting for tokens to come
-	last    time.Time
-	lastCut time.Time
+	mu                             sync.Mutex
+	rate                           float64 // tokens per second now
+	tokens                         float64 // may be negative: calls waiting for tokens to come
+	last                           time.Time
+	lastCut                        time.Time
 	calls, waited, throttled, cuts int
 }
 
