@@ -201,6 +201,8 @@ type tuning struct {
 	shift     bluegreen.Shift
 	bake      time.Duration
 	callbacks bluegreen.Callbacks
+	poller    *cwmonitor.Poller       // shared by the monitors if set
+	adjust    func(*bluegreen.Config) // last changes to the configuration, if set
 }
 
 var fast = tuning{shift: bluegreen.Linear(20, 50*time.Millisecond), bake: 300 * time.Millisecond}
@@ -216,7 +218,7 @@ func (w *world) deployer(t testing.TB, services []service, tune tuning) *bluegre
 	monitors := map[string]*cwmonitor.Monitor{}
 	for _, s := range services {
 		computeServices[s.name], routes[s.name] = s.compute, s.router
-		m, err := cwmonitor.New(cwmonitor.Options{Client: w.cwClient, AlarmNames: []string{s.alarm, s.oldAlarm}, IgnorePreexisting: true})
+		m, err := cwmonitor.New(cwmonitor.Options{Client: w.cwClient, Poller: tune.poller, AlarmNames: []string{s.alarm, s.oldAlarm}, IgnorePreexisting: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +250,7 @@ func (w *world) deployer(t testing.TB, services []service, tune tuning) *bluegre
 	if len(services) == 1 {
 		monitor = monitors[services[0].name]
 	}
-	d, err := bluegreen.New(bluegreen.Config{
+	cfg := bluegreen.Config{
 		Compute: compute, Router: router, Store: store,
 		Hooks: []bluegreen.LifecycleHook{{Name: "smoke-test", Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift},
 			Hook: hook, Timeout: 10 * time.Second}},
@@ -262,7 +264,11 @@ func (w *world) deployer(t testing.TB, services []service, tune tuning) *bluegre
 		Retry:           bluegreen.RetryPolicy{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 		Owner:           "e2e-test",
 		Callbacks:       tune.callbacks,
-	})
+	}
+	if tune.adjust != nil {
+		tune.adjust(&cfg)
+	}
+	d, err := bluegreen.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,13 @@
 // watched alike. Each Check reads them with DescribeAlarms: one call per 100
 // named alarms, plus one per 100 alarms matching the prefix.
 //
+// # Many deployments: the Poller
+//
+// A Poller shared by the Monitors of a process (Options.Poller) reads the
+// alarms of every in-flight deployment in batches of 100 names, at most
+// once per PollerOptions.Interval, and answers each Check from the latest
+// batch; see Poller.
+//
 // # Alarms already in ALARM when a deployment starts
 //
 // By default they fire: Check reports every watched alarm in ALARM, however

@@ -12,13 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/internal/awserr"
 )
 
 // Options configure a Monitor. At least one of AlarmNames and
 // AlarmNamePrefix is required.
 type Options struct {
-	// Client reads alarms; a *cloudwatch.Client. Required.
+	// Client reads alarms; a *cloudwatch.Client. Required unless Poller
+	// is set.
 	Client cloudwatch.DescribeAlarmsAPIClient
+	// Poller, if set, reads the alarms instead of Client: every Monitor
+	// of the process shares its DescribeAlarms calls (see Poller).
+	Poller *Poller
 	// AlarmNames are alarms to watch (metric or composite). Each must exist:
 	// a Check that cannot find one fails, so that a misspelt name does not
 	// leave a deployment unwatched.
@@ -73,8 +78,8 @@ var (
 // New returns a Monitor of the alarms o names.
 func New(o Options) (*Monitor, error) {
 	switch {
-	case o.Client == nil:
-		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.Client", Problem: "nil", Fix: "pass cloudwatch.NewFromConfig(cfg)"}
+	case o.Client == nil && o.Poller == nil:
+		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.Client", Problem: "nil", Fix: "pass cloudwatch.NewFromConfig(cfg), or a Poller"}
 	case len(o.AlarmNames) == 0 && o.AlarmNamePrefix == "":
 		return nil, &bluegreen.ConfigError{Field: "cwmonitor.Options.AlarmNames", Problem: "no alarms",
 			Fix: "name the alarms to watch, or set AlarmNamePrefix"}
@@ -131,10 +136,17 @@ func (m *Monitor) alarms(ctx context.Context, in bluegreen.MonitorInput) (firing
 	// CloudWatch keeps milliseconds: an alarm that changed in the same
 	// millisecond as the start changed after it.
 	start := in.Started.Truncate(time.Millisecond)
-	found := map[string]alarm{}
-	for names := range slices.Chunk(m.opts.AlarmNames, maxNamesPerCall) {
-		if err := m.describe(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: names}, found); err != nil {
+	var found map[string]alarm
+	if m.opts.Poller != nil {
+		if found, err = m.opts.Poller.lookup(ctx, m.opts.AlarmNames, m.opts.AlarmNamePrefix); err != nil {
 			return nil, nil, err
+		}
+	} else {
+		found = map[string]alarm{}
+		for names := range slices.Chunk(m.opts.AlarmNames, maxNamesPerCall) {
+			if err := describe(ctx, m.opts.Client, &cloudwatch.DescribeAlarmsInput{AlarmNames: names}, found); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	var missing []string
@@ -147,8 +159,8 @@ func (m *Monitor) alarms(ctx context.Context, in bluegreen.MonitorInput) (firing
 		return nil, nil, bluegreen.NewError(bluegreen.CodeNotFound, fmt.Errorf("cwmonitor: no CloudWatch alarm named %s: create it or fix Options.AlarmNames",
 			strings.Join(missing, ", ")))
 	}
-	if p := m.opts.AlarmNamePrefix; p != "" {
-		if err := m.describe(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(p)}, found); err != nil {
+	if p := m.opts.AlarmNamePrefix; p != "" && m.opts.Poller == nil {
+		if err := describe(ctx, m.opts.Client, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(p)}, found); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -172,14 +184,14 @@ func (m *Monitor) alarms(ctx context.Context, in bluegreen.MonitorInput) (firing
 }
 
 // describe reads every page of one DescribeAlarms query into found.
-func (m *Monitor) describe(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, found map[string]alarm) error {
+func describe(ctx context.Context, client cloudwatch.DescribeAlarmsAPIClient, in *cloudwatch.DescribeAlarmsInput, found map[string]alarm) error {
 	in.AlarmTypes = []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm}
 	in.MaxRecords = aws.Int32(100)
-	p := cloudwatch.NewDescribeAlarmsPaginator(m.opts.Client, in)
+	p := cloudwatch.NewDescribeAlarmsPaginator(client, in)
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return bluegreen.NewError(m.ErrorCode(err), fmt.Errorf("cwmonitor: describe alarms: %w", err))
+			return bluegreen.NewError(awserr.Classify(err, codes), fmt.Errorf("cwmonitor: describe alarms: %w", err))
 		}
 		for _, a := range out.MetricAlarms {
 			found[aws.ToString(a.AlarmName)] = alarm{aws.ToString(a.AlarmName), string(a.StateValue), aws.ToString(a.StateReason),

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/bluegreen-go/bluegreen"
@@ -49,14 +51,26 @@ type Options struct {
 	// Logger receives a line for every rule or listener changed, with the
 	// target group names and weights; slog.Default if nil.
 	Logger *slog.Logger
+	// VerifyFromWrite is how long after SetRoutes wrote a service's rules
+	// the next Verify of that service trusts ELBv2's answers to the writes
+	// (ModifyRule and ModifyListener return the rule or listener as
+	// stored) instead of reading the rules again: one DescribeRules call
+	// per traffic change instead of two. 10 s if 0; a negative value makes
+	// every Verify read. Only the Verify right after a write uses them;
+	// SetRoutes always reads before it writes.
+	VerifyFromWrite time.Duration
 }
 
 // Router is a bluegreen.Router and bluegreen.Verifier over ELBv2 listener
 // rules. It is safe for concurrent use; it keeps no state besides its options.
 type Router struct {
-	client   API
-	services map[string]Service
-	log      *slog.Logger
+	client          API
+	services        map[string]Service
+	log             *slog.Logger
+	verifyFromWrite time.Duration
+
+	mu      sync.Mutex
+	written map[string]written // by service
 }
 
 var (
@@ -85,7 +99,10 @@ func New(opts Options) (*Router, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Router{client: opts.Client, services: services, log: log}, nil
+	if opts.VerifyFromWrite == 0 {
+		opts.VerifyFromWrite = 10 * time.Second
+	}
+	return &Router{client: opts.Client, services: services, log: log, verifyFromWrite: opts.VerifyFromWrite, written: map[string]written{}}, nil
 }
 
 func (s Service) validate(field string) error {
@@ -134,14 +151,59 @@ func (r *Router) SetRoutes(ctx context.Context, service string, rt bluegreen.Rou
 	if _, err := s.routes(cur); err != nil {
 		return err
 	}
-	prod := s.production(rt.Production)
-	if err := r.write(ctx, service, "production", cur.prod, prod); err != nil {
+	r.forget(service)
+	var after current
+	prodAfter, prodOK, err := r.write(ctx, service, "production", cur.prod, s.production(rt.Production))
+	if err != nil {
 		return err
 	}
-	if cur.test == nil {
-		return nil
+	after.prod = prodAfter
+	testOK := true
+	if cur.test != nil {
+		var t route
+		if t, testOK, err = r.write(ctx, service, "test", *cur.test, s.test(rt)); err != nil {
+			return err
+		}
+		after.test = &t
 	}
-	return r.write(ctx, service, "test", *cur.test, s.test(rt))
+	if prodOK && testOK {
+		r.remember(service, after)
+	}
+	return nil
+}
+
+// written is what the router's latest SetRoutes of a service left, as
+// ELBv2 answered its writes.
+type written struct {
+	cur current
+	at  time.Time
+}
+
+// remember keeps what SetRoutes wrote for the Verify that follows it.
+func (r *Router) remember(service string, cur current) {
+	r.mu.Lock()
+	r.written[service] = written{cur: cur, at: time.Now()}
+	r.mu.Unlock()
+}
+
+// forget drops what SetRoutes wrote.
+func (r *Router) forget(service string) {
+	r.mu.Lock()
+	delete(r.written, service)
+	r.mu.Unlock()
+}
+
+// takeWritten returns, once, what the latest SetRoutes of service wrote if
+// it did so less than VerifyFromWrite ago.
+func (r *Router) takeWritten(service string) (current, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.written[service]
+	delete(r.written, service)
+	if !ok || r.verifyFromWrite <= 0 || time.Since(w.at) >= r.verifyFromWrite {
+		return current{}, false
+	}
+	return w.cur, true
 }
 
 // Routes reads the routes back from the rules.
@@ -157,9 +219,11 @@ func (r *Router) Routes(ctx context.Context, service string) (bluegreen.Routes, 
 	return s.routes(cur)
 }
 
-// Verify re-reads the rules and reports whether they route as rt says.
-// ELBv2 applies a rule change to its own reads at once; Verify guards against
-// a concurrent writer and makes the Deployer's check explicit.
+// Verify reports whether the rules route as rt says. Right after SetRoutes
+// wrote them (within Options.VerifyFromWrite), it checks ELBv2's answers to
+// those writes, the rules as stored; otherwise it reads the rules again.
+// ELBv2 applies a rule change to its own reads at once; Verify guards
+// against a concurrent writer and makes the Deployer's check explicit.
 func (r *Router) Verify(ctx context.Context, service string, rt bluegreen.Routes) (bool, error) {
 	if err := rt.Validate(); err != nil {
 		return false, err
@@ -168,9 +232,11 @@ func (r *Router) Verify(ctx context.Context, service string, rt bluegreen.Routes
 	if err != nil {
 		return false, err
 	}
-	cur, err := r.read(ctx, s)
-	if err != nil {
-		return false, err
+	cur, ok := r.takeWritten(service)
+	if !ok {
+		if cur, err = r.read(ctx, s); err != nil {
+			return false, err
+		}
 	}
 	got, err := s.routes(cur)
 	if err != nil {

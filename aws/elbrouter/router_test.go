@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -263,8 +264,8 @@ func TestListenerDefaultActions(t *testing.T) {
 	if got := l.DefaultActions[0].TargetGroupARN; got != tgB {
 		t.Errorf("test listener forwards to %s, want %s", got, tgB)
 	}
-	if calls := fake.Faults.Calls(); calls["ModifyListener"] != 2 || calls["DescribeListeners"] != 2 || calls["DescribeRules"] != 0 {
-		t.Errorf("calls = %v, want 2 ModifyListener, 2 DescribeListeners (one read before writing, one to verify)", calls)
+	if calls := fake.Faults.Calls(); calls["ModifyListener"] != 2 || calls["DescribeListeners"] != 1 || calls["DescribeRules"] != 0 {
+		t.Errorf("calls = %v, want 2 ModifyListener, 1 DescribeListeners (read before writing; Verify checks the writes' answers)", calls)
 	}
 }
 
@@ -279,15 +280,59 @@ func TestCallsForOneSetRoutesAndVerify(t *testing.T) {
 	if ok, err := r.Verify(ctx, "web", want); err != nil || !ok {
 		t.Fatalf("Verify = %v, %v; want true", ok, err)
 	}
-	if diff := cmp.Diff(map[string]int{"DescribeRules": 2, "ModifyRule": 2}, s.fake.Faults.Calls()); diff != "" {
+	// Verify checks ModifyRule's answers: one read per traffic change.
+	if diff := cmp.Diff(map[string]int{"DescribeRules": 1, "ModifyRule": 2}, s.fake.Faults.Calls()); diff != "" {
 		t.Errorf("calls for SetRoutes+Verify (-want +got):\n%s", diff)
 	}
 	// Setting the same routes again reads and writes nothing.
 	if err := r.SetRoutes(ctx, "web", want); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]int{"DescribeRules": 3, "ModifyRule": 2}, s.fake.Faults.Calls()); diff != "" {
+	if diff := cmp.Diff(map[string]int{"DescribeRules": 2, "ModifyRule": 2}, s.fake.Faults.Calls()); diff != "" {
 		t.Errorf("calls after a repeated SetRoutes (-want +got):\n%s", diff)
+	}
+}
+
+// TestVerifyReadsUnlessRightAfterAWrite: only the Verify right after a
+// write trusts the write's answer; any other Verify reads, and sees a
+// change made by someone else.
+func TestVerifyReadsUnlessRightAfterAWrite(t *testing.T) {
+	s := newStack(t, "web")
+	ctx := context.Background()
+	want := bluegreen.Routes{Production: bluegreen.Weights{A: 900, B: 100}, Test: bluegreen.SlotB}
+	for _, tt := range []struct {
+		name      string
+		opts      time.Duration
+		wantReads int // DescribeRules calls for SetRoutes, Verify, Verify
+	}{{"default", 0, 2}, {"always read", -1, 3}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := elbrouter.New(elbrouter.Options{Client: s.client, Services: s.services, Logger: quiet, VerifyFromWrite: tt.opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}); err != nil {
+				t.Fatal(err)
+			}
+			before := s.fake.Faults.Calls()["DescribeRules"]
+			if err := r.SetRoutes(ctx, "web", want); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := r.Verify(ctx, "web", want); err != nil || !ok {
+				t.Fatalf("Verify = %v, %v; want true", ok, err)
+			}
+			// Another router sends everything back to A.
+			other := s.router(t)
+			if err := other.SetRoutes(ctx, "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)}); err != nil {
+				t.Fatal(err)
+			}
+			before++ // its read
+			if ok, err := r.Verify(ctx, "web", want); err != nil || ok {
+				t.Errorf("Verify after another writer = %v, %v; want false", ok, err)
+			}
+			if got := s.fake.Faults.Calls()["DescribeRules"] - before; got != tt.wantReads {
+				t.Errorf("%d DescribeRules calls, want %d", got, tt.wantReads)
+			}
+		})
 	}
 }
 

@@ -216,14 +216,18 @@ func (s Service) routes(cur current) (bluegreen.Routes, error) {
 
 // write sets the route's forward action to want, keeping everything else,
 // unless it already forwards exactly so.
-func (r *Router) write(ctx context.Context, service, which string, rt route, want map[string]int) error {
+//
+// It returns the route as ELBv2 answered the write (the rule or listener as
+// stored), or rt itself when nothing was written; ok is false when the
+// answer did not include it.
+func (r *Router) write(ctx context.Context, service, which string, rt route, want map[string]int) (after route, ok bool, err error) {
 	got, err := rt.targets()
 	if err != nil {
-		return err
+		return route{}, false, err
 	}
 	i, _ := rt.forward()
 	if maps.Equal(got, want) {
-		return nil
+		return rt, true, nil
 	}
 	actions := make([]elbtypes.Action, len(rt.actions))
 	copy(actions, rt.actions)
@@ -250,15 +254,31 @@ func (r *Router) write(ctx context.Context, service, which string, rt route, wan
 		}
 	}
 	if rt.listener {
-		_, err = r.client.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: aws.String(rt.arn), DefaultActions: actions})
+		var out *elbv2.ModifyListenerOutput
+		out, err = r.client.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: aws.String(rt.arn), DefaultActions: actions})
+		if err == nil {
+			for _, l := range out.Listeners {
+				if aws.ToString(l.ListenerArn) == rt.arn {
+					after, ok = route{arn: rt.arn, listener: true, actions: l.DefaultActions}, true
+				}
+			}
+		}
 	} else {
-		_, err = r.client.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(rt.arn), Actions: actions})
+		var out *elbv2.ModifyRuleOutput
+		out, err = r.client.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(rt.arn), Actions: actions})
+		if err == nil {
+			for _, rule := range out.Rules {
+				if aws.ToString(rule.RuleArn) == rt.arn {
+					after, ok = route{arn: rt.arn, actions: rule.Actions}, true
+				}
+			}
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("elbrouter: service %s: set %s route %s: %w", service, which, shortARN(rt.arn), err)
+		return route{}, false, fmt.Errorf("elbrouter: service %s: set %s route %s: %w", service, which, shortARN(rt.arn), err)
 	}
 	r.log.InfoContext(ctx, "elbrouter: route changed", "service", service, "route", which, "arn", shortARN(rt.arn), "forward", describe(want))
-	return nil
+	return after, ok, nil
 }
 
 // describe prints target groups and weights for a log line, such as
