@@ -189,11 +189,16 @@ func TestScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("concurrent deployments in virtual time; skipped with -short")
 	}
+	if raceEnabled {
+		// Under the race detector, thousands of SDK calls in synctest
+		// bubbles beside this package's other tests once crashed the
+		// runtime (SIGSEGV in a bubble); .ci/run runs this test without
+		// -race instead.
+		t.Skip("run without -race: go test -run 'TestScale$' ./aws")
+	}
 	n := 100
 	if *scaleN > 0 {
 		n = *scaleN
-	} else if raceEnabled {
-		n = 30
 	}
 	before, _ := runScale(t, n, false)
 	t.Logf("each deployment polling on its own:\n%s", before)
