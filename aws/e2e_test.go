@@ -1,6 +1,6 @@
 // Package aws_test runs whole deployments through every AWS adapter —
 // ecscompute, elbrouter, lambdahook, cwmonitor and dynamostore — with the
-// real SDK clients talking to the in-process fakes of internal/awsfake, and
+// real SDK clients talking to the in-process fakes of aws/awsfake, and
 // checks the IAM policy in iam-policy.json against the calls they make.
 package aws_test
 
@@ -14,7 +14,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -30,7 +30,7 @@ import (
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/driver"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // The fleet test: three replica processes (this test binary, re-executed

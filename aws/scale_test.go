@@ -25,7 +25,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/awsbudget"
 	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 var scaleN = flag.Int("scale", 0, "run TestScale with this many concurrent deployments (1000 for the figures in aws/README.md)")

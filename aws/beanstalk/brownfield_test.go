@@ -10,7 +10,7 @@ import (
 	"github.com/bluegreen-go/bluegreen/aws/beanstalk"
 	"github.com/bluegreen-go/bluegreen/aws/route53router"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // TestBrownfieldConformance runs bluegreentest.TestBrownfield over

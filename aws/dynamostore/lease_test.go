@@ -11,7 +11,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // TestOneDeploymentPerServiceAcrossOwners: four Deployers, each with its own

@@ -14,7 +14,7 @@ import (
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
 	"github.com/bluegreen-go/bluegreen/driver"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // TestRun deploys two versions with the command's run against the Elastic

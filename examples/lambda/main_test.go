@@ -9,7 +9,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/hooks/httphook"
-	"github.com/bluegreen-go/bluegreen/internal/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // TestRun deploys twice to the Lambda fake with an HTTP smoke test on

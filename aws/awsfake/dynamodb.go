@@ -52,9 +52,10 @@ type ddbTable struct {
 
 // DynamoDB is a fake of the DynamoDB JSON 1.0 API (X-Amz-Target:
 // DynamoDB_20120810.<Op>): CreateTable (with global secondary indexes),
-// DescribeTable, GetItem, PutItem, UpdateItem, DeleteItem and Query (on a
-// table or a sparse global secondary index, paginated), with condition,
-// update, key condition, filter and projection expressions. Every request is
+// DescribeTable, GetItem, PutItem and Query (on a
+// table or a sparse global secondary index, paginated) — what the store
+// adapter calls — with condition, key condition, filter and projection
+// expressions. Every request is
 // served atomically, so conditional writes are a true compare-and-swap, and
 // indexes are read consistently (real ones are eventually consistent). It is
 // safe for concurrent use.
@@ -215,8 +216,6 @@ func (d *DynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"DescribeTable": d.describeTable,
 		"GetItem":       d.getItem,
 		"PutItem":       d.putItem,
-		"UpdateItem":    d.updateItem,
-		"DeleteItem":    d.deleteItem,
 		"Query":         d.query,
 	}[op]
 	if !ok {

@@ -3,8 +3,6 @@ package awsfake
 import (
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestConditionExpressions(t *testing.T) {
@@ -105,53 +103,5 @@ func TestConditionExpressionErrors(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestUpdateExpressions(t *testing.T) {
-	old := Item{"k": S("a"), "n": N("1"), "l": L(N("1")), "m": M(Item{"x": S("y")}), "s": SS("a", "b"), "gone": Bool(true)}
-	values := map[string]AttributeValue{":one": N("1"), ":half": N("0.5"), ":l": L(N("2")), ":z": S("z"), ":sb": SS("b", "c")}
-	tests := []struct {
-		expr string
-		want Item
-	}{
-		{"SET n = n + :one", Item{"n": N("2")}},
-		{"SET n = n - :half", Item{"n": N("0.5")}},
-		{"SET fresh = if_not_exists(fresh, :one), n = if_not_exists(n, :half)", Item{"fresh": N("1"), "n": N("1")}},
-		{"SET l = list_append(l, :l)", Item{"l": L(N("1"), N("2"))}},
-		{"SET m.x = :z", Item{"m": M(Item{"x": S("z")})}},
-		{"REMOVE gone", Item{"gone": {}}},
-		{"ADD n :one, s :sb", Item{"n": N("2"), "s": SS("a", "b", "c")}},
-		{"DELETE s :sb", Item{"s": SS("a")}},
-		{"set n = :one remove gone", Item{"n": N("1"), "gone": {}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.expr, func(t *testing.T) {
-			actions, err := parseUpdate(tt.expr, newExprEnv(nil, values))
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			got, err := applyUpdate(old, actions)
-			if err != nil {
-				t.Fatalf("apply: %v", err)
-			}
-			want := cloneItem(old)
-			for k, v := range tt.want {
-				if v.Type() == "" {
-					delete(want, k)
-				} else {
-					want[k] = v
-				}
-			}
-			if diff := cmp.Diff(want, got, cmp.Comparer(equalValues)); diff != "" {
-				t.Errorf("item (-want +got):\n%s", diff)
-			}
-		})
-	}
-	if _, err := parseUpdate("SET a = :one SET b = :one", newExprEnv(nil, values)); err == nil {
-		t.Error("two SET sections parsed without error")
-	}
-	if _, err := parseUpdate("SET a = :one, a = :one", newExprEnv(nil, values)); err == nil {
-		t.Error("overlapping paths parsed without error")
 	}
 }

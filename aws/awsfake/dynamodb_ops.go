@@ -34,7 +34,7 @@ func (l ddbLegacy) check() *ddbError {
 	return nil
 }
 
-// ddbWriteInput holds the parameters shared by PutItem, UpdateItem and DeleteItem.
+// ddbWriteInput holds the parameters of a write (PutItem).
 type ddbWriteInput struct {
 	TableName                           string
 	ConditionExpression                 *string
@@ -225,49 +225,19 @@ func (d *DynamoDB) putItem(body []byte) (any, *ddbError) {
 	if err := ddbDecode(body, &in); err != nil {
 		return nil, err
 	}
-	return d.write(in.ddbWriteInput, in.Item, false, "", func(Item) (Item, *ddbError) { return in.Item, nil })
+	return d.write(in.ddbWriteInput, in.Item, false, func(Item) (Item, *ddbError) { return in.Item, nil })
 }
 
-func (d *DynamoDB) updateItem(body []byte) (any, *ddbError) {
-	var in struct {
-		Key              Item
-		UpdateExpression *string
-		ddbWriteInput
-	}
-	if err := ddbDecode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.UpdateExpression == nil {
-		return nil, ddbValidation(fmt.Errorf("UpdateExpression is required by the fake"))
-	}
-	return d.write(in.ddbWriteInput, in.Key, true, *in.UpdateExpression, nil)
-}
-
-func (d *DynamoDB) deleteItem(body []byte) (any, *ddbError) {
-	var in struct {
-		Key Item
-		ddbWriteInput
-	}
-	if err := ddbDecode(body, &in); err != nil {
-		return nil, err
-	}
-	return d.write(in.ddbWriteInput, in.Key, true, "", func(Item) (Item, *ddbError) { return nil, nil })
-}
-
-// write serves the three write operations: it finds the item by the key
-// attributes of keyed (a Key parameter if isKey, else the new item), checks the condition against it, and stores what
-// next returns (nil deletes). For UpdateItem, next is nil and the
-// update expression is applied instead.
-func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, update string, next func(old Item) (Item, *ddbError)) (any, *ddbError) {
+// write serves PutItem, the one write operation an adapter calls: it
+// finds the item by the key attributes of keyed (a Key parameter if isKey,
+// else the new item), checks the condition against it, and stores what
+// next returns.
+func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, next func(old Item) (Item, *ddbError)) (any, *ddbError) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
 	switch in.ReturnValues {
 	case "", "NONE", "ALL_OLD":
-	case "ALL_NEW":
-		if update == "" {
-			return nil, ddbValidation(fmt.Errorf("ReturnValues can only be ALL_NEW in UpdateItem"))
-		}
 	default:
 		return nil, ddbValidation(fmt.Errorf("ReturnValues %s is not supported by the fake", in.ReturnValues))
 	}
@@ -277,22 +247,6 @@ func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, update string
 		var err error
 		if condition, err = parseCondition(*in.ConditionExpression, env); err != nil {
 			return nil, ddbValidation(fmt.Errorf("Invalid ConditionExpression: %w", err))
-		}
-	}
-	if update != "" {
-		actions, err := parseUpdate(update, env)
-		if err != nil {
-			return nil, ddbValidation(fmt.Errorf("Invalid UpdateExpression: %w", err))
-		}
-		next = func(old Item) (Item, *ddbError) {
-			if old == nil {
-				old = cloneItem(keyed)
-			}
-			item, err := applyUpdate(old, actions)
-			if err != nil {
-				return nil, ddbValidation(err)
-			}
-			return item, nil
 		}
 	}
 	if err := env.unused(); err != nil {

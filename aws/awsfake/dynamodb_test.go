@@ -185,55 +185,6 @@ func TestDynamoDBConditionalRace(t *testing.T) {
 	}
 }
 
-func TestDynamoDBUpdateAndDelete(t *testing.T) {
-	_, client := newDynamoDBClient(t)
-	key := map[string]ddbtypes.AttributeValue{"service": &ddbtypes.AttributeValueMemberS{Value: "web"}}
-	update := func(expr string, cond string, values map[string]ddbtypes.AttributeValue) (map[string]ddbtypes.AttributeValue, error) {
-		in := &dynamodb.UpdateItemInput{TableName: aws.String(testTable), Key: key, UpdateExpression: aws.String(expr),
-			ExpressionAttributeValues: values, ReturnValues: ddbtypes.ReturnValueAllNew}
-		if cond != "" {
-			in.ConditionExpression = aws.String(cond)
-		}
-		out, err := client.UpdateItem(t.Context(), in)
-		if err != nil {
-			return nil, err
-		}
-		return out.Attributes, nil
-	}
-	n := func(s string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberN{Value: s} }
-	if _, err := update("SET n = if_not_exists(n, :zero) + :one, tags = :tags", "attribute_not_exists(service)",
-		map[string]ddbtypes.AttributeValue{":zero": n("0"), ":one": n("1"), ":tags": &ddbtypes.AttributeValueMemberSS{Value: []string{"a"}}}); err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := update("SET n = n + :one ADD tags :more REMOVE gone", "n >= :one AND (begins_with(service, :w) OR size(tags) > :one)",
-		map[string]ddbtypes.AttributeValue{":one": n("1"), ":more": &ddbtypes.AttributeValueMemberSS{Value: []string{"b"}}, ":w": &ddbtypes.AttributeValueMemberS{Value: "w"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := attrs["n"].(*ddbtypes.AttributeValueMemberN).Value; got != "2" {
-		t.Errorf("n = %s, want 2", got)
-	}
-	if got := attrs["tags"].(*ddbtypes.AttributeValueMemberSS).Value; len(got) != 2 {
-		t.Errorf("tags = %v, want [a b]", got)
-	}
-	if _, err := update("SET service = :s", "", map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberS{Value: "x"}}); apiCode(err) != "ValidationException" {
-		t.Errorf("updating the key: err = %v, want ValidationException", err)
-	}
-	_, err = client.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(testTable), Key: key,
-		ConditionExpression: aws.String("n = :three"), ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":three": n("3")}})
-	if apiCode(err) != "ConditionalCheckFailedException" {
-		t.Fatalf("conditional delete: err = %v, want ConditionalCheckFailedException", err)
-	}
-	out, err := client.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(testTable), Key: key, ReturnValues: ddbtypes.ReturnValueAllOld})
-	if err != nil || out.Attributes["n"] == nil {
-		t.Fatalf("delete: %v, old attributes %v", err, out)
-	}
-	get, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(testTable), Key: key})
-	if err != nil || get.Item != nil {
-		t.Fatalf("GetItem after delete: %v, %v; want no item", err, get.Item)
-	}
-}
-
 func TestDynamoDBValidation(t *testing.T) {
 	_, client := newDynamoDBClient(t)
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }

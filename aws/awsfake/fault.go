@@ -1,9 +1,3 @@
-// Package awsfake serves in-process fakes of the AWS APIs the adapters use
-// (ECS, Elastic Load Balancing v2, Application Auto Scaling, Lambda,
-// CloudWatch, DynamoDB, CodeDeploy) over net/http/httptest, speaking the wire protocols
-// the pinned aws-sdk-go-v2 clients send, so that the real SDK clients reach
-// them through BaseEndpoint with static credentials. Each fake keeps state,
-// counts calls per operation and injects faults.
 package awsfake
 
 import (
