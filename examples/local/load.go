@@ -51,6 +51,7 @@ func (t *tally) snapshot() (total, failed, appErrors int, byVersion map[string]i
 // every refused or dropped request counts as failed.
 type load struct {
 	url     string
+	host    string // the Host header, for the proxy's host routing; url's if empty
 	rate    int
 	client  *http.Client
 	current atomic.Pointer[tally]
@@ -58,9 +59,9 @@ type load struct {
 	wg      sync.WaitGroup
 }
 
-func newLoad(url string, rate int) *load {
+func newLoad(url, host string, rate int) *load {
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
-	l := &load{url: url, rate: rate, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	l := &load{url: url, host: host, rate: rate, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 	l.current.Store(newTally())
 	return l
 }
@@ -85,7 +86,13 @@ func (l *load) run(ctx context.Context) {
 }
 
 func (l *load) one(t *tally) {
-	resp, err := l.client.Get(l.url)
+	req, err := http.NewRequest(http.MethodGet, l.url, nil)
+	if err != nil {
+		t.add("", 0, err)
+		return
+	}
+	req.Host = l.host
+	resp, err := l.client.Do(req)
 	if err != nil {
 		t.add("", 0, err)
 		return
@@ -93,4 +100,34 @@ func (l *load) one(t *tally) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	t.add(resp.Header.Get("X-Version"), resp.StatusCode, nil)
+}
+
+// start runs l in the background until the returned stop is called; stop
+// waits for the requests in flight.
+func (l *load) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); l.run(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// loads are the load generators running at once, seen together.
+type loads []*load
+
+// snapshot adds up the current tallies of ls.
+func (ls loads) snapshot() (total, failed, appErrors int) {
+	for _, l := range ls {
+		t, f, a, _ := l.current.Load().snapshot()
+		total, failed, appErrors = total+t, failed+f, appErrors+a
+	}
+	return total, failed, appErrors
+}
+
+// sent counts the requests sent by ls so far.
+func (ls loads) sent() int64 {
+	var n int64
+	for _, l := range ls {
+		n += l.sent.Load()
+	}
+	return n
 }

@@ -12,16 +12,26 @@
 //  2. v2, with a test hook that checks green through the test listener, a
 //     linear shift of 25% every 2 seconds, and a 3-second bake time;
 //  3. v3, a bad release answering 30% of requests with 500, which the
-//     proxy's error-rate monitor rolls back automatically.
+//     proxy's error-rate monitor rolls back automatically;
+//  4. a release group (Deployer.StartGroup) of two more services, "api"
+//     and "worker", each the sample app behind the same proxy, reached by
+//     host name (api.localhost, worker.localhost): their v1 deployed
+//     together, then the group's v2, linear 25% steps, each member watched
+//     by the error-rate monitor on its own requests; the worker's v2 fails
+//     half its requests, its monitor fires, and both members are rolled
+//     back, api's healthy green too. The load moves from the first service
+//     to these two, each at the same rate, once their v1 is live.
 //
 // It shows live progress (stage, traffic split, requests/s, errors) on a
 // terminal, plain lines otherwise, writes an SVG timeline of each deployment
 // (package timeline: stages, weights, hooks, the monitor and the rollback,
-// and the proxy's requests and errors per second per environment) and
-// prints its path, and ends with a one-line JSON summary:
-// per deployment its outcome, stages, requests served by blue and by green,
-// failed requests, and for the rollback the time from the monitor's trigger
-// to all production traffic back on blue.
+// and the proxy's requests and errors per second per environment; a lane
+// per member, and the group's own, for the group) and prints its path, and
+// ends with a one-line JSON summary: per deployment its outcome, stages,
+// requests served by blue and by green, failed requests, and for the
+// rollback the time from the monitor's trigger to all production traffic
+// back on blue; per group deployment the same, with the member that
+// triggered the rollback and each member's live revision afterwards.
 package main
 
 import (
@@ -49,7 +59,7 @@ import (
 
 // options tune the demo; the defaults make the README's run.
 type options struct {
-	rate      int           // requests per second through the proxy
+	rate      int           // requests per second through the proxy, to each service loaded
 	step      time.Duration // linear step wait
 	bake      time.Duration // bake time
 	plain     bool          // plain lines even on a terminal
@@ -62,7 +72,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.rate, "rate", 200, "requests per second sent through the proxy")
+	flag.IntVar(&o.rate, "rate", 200, "requests per second sent through the proxy (to each service of the group)")
 	flag.DurationVar(&o.step, "step", 2*time.Second, "wait after each 25% production step")
 	flag.DurationVar(&o.bake, "bake", 3*time.Second, "bake time")
 	flag.BoolVar(&o.plain, "plain", false, "print plain lines even on a terminal")
@@ -83,9 +93,11 @@ func main() {
 // summary is the final JSON line.
 type summary struct {
 	Deployments []deploymentSummary `json:"deployments"`
-	Requests    int                 `json:"requests"`
-	Failed      int                 `json:"failed"`
-	Seconds     float64             `json:"seconds"`
+	// Groups are the release group's deployments.
+	Groups   []groupSummary `json:"groups"`
+	Requests int            `json:"requests"`
+	Failed   int            `json:"failed"`
+	Seconds  float64        `json:"seconds"`
 }
 
 type deploymentSummary struct {
@@ -166,12 +178,11 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 
 	// The load starts once v1 is live: before that, the proxy has nowhere
 	// to send requests and answers 503.
-	ld := newLoad("http://"+px.Addr()+"/", o.rate)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var loading sync.WaitGroup
-	defer func() { stopLoad(); loading.Wait() }()
+	ld := newLoad("http://"+px.Addr()+"/", "", o.rate)
+	stopLoad := func() {}
+	defer func() { stopLoad() }()
 
-	prog := &progress{out: out, terminal: terminal, load: ld}
+	prog := &progress{out: out, terminal: terminal}
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	var ticking sync.WaitGroup
 	ticking.Go(func() {
@@ -215,7 +226,7 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 	var sum summary
 	for i, p := range plan {
 		if i == 1 {
-			loading.Go(func() { ld.run(loadCtx) })
+			stopLoad = sync.OnceFunc(ld.start(ctx))
 		}
 		cfg := base
 		p.mod(&cfg)
@@ -234,7 +245,7 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 		if rec, err := bluegreen.ReadState(ctx, store, "web"); err == nil && rec.Live != nil {
 			green = rec.Live.Slot.Other()
 		}
-		prog.begin(p.title, green)
+		prog.begin(p.title, green, false, ld)
 		sampling, stopSampling := context.WithCancel(ctx)
 		samples := make(chan []timeline.Sample, 1)
 		go func() { samples <- sampleProxy(sampling, px, "web") }()
@@ -269,13 +280,25 @@ func run(ctx context.Context, out io.Writer, terminal bool, o options) (summary,
 		sum.Deployments = append(sum.Deployments, ds)
 	}
 	stopLoad()
-	loading.Wait()
+
+	// The release group: api and worker, deployed and rolled back as one.
+	gs, err := runGroup(ctx, groupEnv{px: px, store: store, base: base, app: app, svgDir: svgDir, prog: prog, o: o}, len(plan)+1)
+	sum.Groups = gs
+	if err != nil {
+		return sum, err
+	}
 	stopTicks()
 	ticking.Wait()
 	prog.end()
 	for i := range sum.Deployments {
 		sum.Requests += sum.Deployments[i].ServedBlue + sum.Deployments[i].ServedGreen + sum.Deployments[i].Failed
 		sum.Failed += sum.Deployments[i].Failed
+	}
+	for _, g := range sum.Groups {
+		for _, m := range g.Members {
+			sum.Requests += m.ServedBlue + m.ServedGreen + m.Failed
+			sum.Failed += m.Failed
+		}
 	}
 	sum.Seconds = time.Since(started).Round(10 * time.Millisecond).Seconds()
 	return sum, nil
@@ -307,15 +330,18 @@ func summarize(rev string, res bluegreen.Result, evs []bluegreen.Event, t *tally
 }
 
 // sampleProxy reads the proxy's request and error counters of both slots
-// of service every 100ms until ctx is done, for the timeline.
-func sampleProxy(ctx context.Context, px *proxy.Proxy, service string) []timeline.Sample {
+// of each service every 100ms until ctx is done, for the timeline (whose
+// lane of the service's name, or its only lane, draws them).
+func sampleProxy(ctx context.Context, px *proxy.Proxy, services ...string) []timeline.Sample {
 	var out []timeline.Sample
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, slot := range []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB} {
-			if m, err := px.Metrics(context.WithoutCancel(ctx), service, slot); err == nil {
-				out = append(out, timeline.Sample{Time: time.Now(), Slot: slot, Requests: m.Requests, Errors: m.Errors})
+		for _, service := range services {
+			for _, slot := range []bluegreen.Slot{bluegreen.SlotA, bluegreen.SlotB} {
+				if m, err := px.Metrics(context.WithoutCancel(ctx), service, slot); err == nil {
+					out = append(out, timeline.Sample{Time: time.Now(), Member: service, Slot: slot, Requests: m.Requests, Errors: m.Errors})
+				}
 			}
 		}
 		select {

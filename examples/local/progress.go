@@ -16,20 +16,23 @@ type progress struct {
 	mu       sync.Mutex
 	out      io.Writer
 	terminal bool
-	load     *load
+	loads    loads // the load generators of the current deployment
 	title    string
 	stage    string
 	routes   bluegreen.Routes
 	green    bluegreen.Slot
+	group    bool // a release group: member events are labelled, the group's stages shown once
 	lastSent int64
 	lastAt   time.Time
 	rps      float64
 }
 
-func (p *progress) begin(title string, green bluegreen.Slot) {
+func (p *progress) begin(title string, green bluegreen.Slot, group bool, ls ...*load) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.title, p.green, p.stage = title, green, ""
+	p.title, p.green, p.group, p.stage, p.routes = title, green, group, "", bluegreen.Routes{}
+	p.loads = ls
+	p.lastSent, p.lastAt = p.loads.sent(), time.Now()
 	fmt.Fprintf(p.out, "\n== %s\n", title)
 }
 
@@ -42,8 +45,12 @@ func (p *progress) event(ev bluegreen.Event) {
 		name += fmt.Sprintf("#%d", ev.Step)
 	}
 	line := ""
+	member := p.group && ev.Member != ""
 	switch ev.Kind {
 	case bluegreen.EventStageStarted:
+		if member {
+			return // the group's own event says it once for all
+		}
 		p.stage = name
 		line = "stage " + name
 	case bluegreen.EventTrafficVerified:
@@ -52,20 +59,29 @@ func (p *progress) event(ev bluegreen.Event) {
 	case bluegreen.EventHookAnswered:
 		line = fmt.Sprintf("hook %s: %s %s", ev.Hook, ev.HookStatus, ev.Reason)
 	case bluegreen.EventMonitorFired:
-		line = fmt.Sprintf("monitor %s fired: %s", ev.Alarms[0].Name, ev.Alarms[0].Reason)
+		line = fmt.Sprintf("monitor %s fired: %s", ev.Monitor, ev.Reason)
+		if len(ev.Alarms) > 0 {
+			line = fmt.Sprintf("monitor %s fired: %s", ev.Alarms[0].Name, ev.Alarms[0].Reason)
+		}
 	case bluegreen.EventRollbackStarted:
 		line = "ROLLBACK: " + ev.Reason
+		if member {
+			line = "ROLLBACK" // the group's own event says why
+		}
 	case bluegreen.EventDone:
 		line = "done: " + string(ev.Outcome)
 	default:
 		return
+	}
+	if member {
+		line = fmt.Sprintf("%-9s%s", "["+ev.Member+"]", line)
 	}
 	if p.terminal {
 		fmt.Fprintf(p.out, "\r\033[K  %s\n", line)
 		p.drawLocked()
 		return
 	}
-	total, failed, appErrors, _ := p.load.current.Load().snapshot()
+	total, failed, appErrors := p.loads.snapshot()
 	fmt.Fprintf(p.out, "  %-60s requests %d, failed %d, app 5xx %d\n", line, total, failed, appErrors)
 }
 
@@ -73,7 +89,7 @@ func (p *progress) event(ev bluegreen.Event) {
 func (p *progress) tick(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	sent := p.load.sent.Load()
+	sent := p.loads.sent()
 	if !p.lastAt.IsZero() {
 		p.rps = float64(sent-p.lastSent) / now.Sub(p.lastAt).Seconds()
 	}
@@ -84,7 +100,7 @@ func (p *progress) tick(now time.Time) {
 }
 
 func (p *progress) drawLocked() {
-	_, failed, appErrors, _ := p.load.current.Load().snapshot()
+	_, failed, appErrors := p.loads.snapshot()
 	fmt.Fprintf(p.out, "\r\033[K  %-32s %s %5.0f req/s  failed %d  app 5xx %d", p.stage, p.bar(), p.rps, failed, appErrors)
 }
 
