@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

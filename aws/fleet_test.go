@@ -26,11 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/driver"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // The fleet test: three replica processes (this test binary, re-executed

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/ecsnative"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -10,13 +10,13 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/cwmetrics"
 	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

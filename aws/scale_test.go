@@ -24,8 +24,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/awsbudget"
-	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 )
 
 var scaleN = flag.Int("scale", 0, "run TestScale with this many concurrent deployments (1000 for the figures in aws/README.md)")

@@ -21,12 +21,12 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/elbrouter"
 	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

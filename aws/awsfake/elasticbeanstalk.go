@@ -3,7 +3,6 @@ package awsfake
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -193,12 +192,6 @@ func (f *ElasticBeanstalk) transition(e *EBEnvironment, status, next string, d t
 	e.Status, e.next, e.until = status, next, f.opts.Now().Add(d)
 	e.Updated = f.opts.Now()
 	f.advance(e)
-}
-
-// cnamePrefix returns the prefix of an environment's CNAME.
-func cnamePrefix(cname string) string {
-	prefix, _, _ := strings.Cut(cname, ".")
-	return prefix
 }
 
 func (f *ElasticBeanstalk) newID() string {

@@ -8,8 +8,8 @@ import (
 
 	eb "github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/beanstalk"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/beanstalk"
 )
 
 var quiet = slog.New(slog.DiscardHandler)

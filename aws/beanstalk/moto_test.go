@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk/types"
 	"github.com/aws/smithy-go"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/beanstalk"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/beanstalk"
 	"github.com/google/go-cmp/cmp"
 )
 

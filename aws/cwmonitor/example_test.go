@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/cwmonitor"
 )
 
 // This example watches a service's rollback alarms during its deployments.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 )
 
 // TestOneDeploymentPerServiceAcrossOwners: four Deployers, each with its own

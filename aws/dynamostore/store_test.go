@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
 	"github.com/bluegreen-go/bluegreen/driver"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -39,13 +39,6 @@ func newStore(t *testing.T, keyAttr string) (*dynamostore.Store, *awsfake.Dynamo
 		t.Fatal(err)
 	}
 	return s, fake
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func TestConformance(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/google/go-cmp/cmp"
 )
 

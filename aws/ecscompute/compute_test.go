@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -10,8 +10,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/ecscompute"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/ecsnative"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/ecsnative"
 )
 
 // world is an ECS fake with one ECS-controlled service "web" running

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/aws/lambdahook"
 	"github.com/google/go-cmp/cmp"
 )
 

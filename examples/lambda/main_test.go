@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
-	"github.com/bluegreen-go/bluegreen/hooks/httphook"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
+	"github.com/bluegreen-go/bluegreen/hooks/httphook"
 )
 
 // TestRun deploys twice to the Lambda fake with an HTTP smoke test on

@@ -197,16 +197,6 @@ func ValidName(s []byte) bool {
 	return len(s) > 0
 }
 
-// ValidNameString is ValidName for a string.
-func ValidNameString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !tokenChars[s[i]] {
-			return false
-		}
-	}
-	return s != ""
-}
-
 var tokenChars = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
