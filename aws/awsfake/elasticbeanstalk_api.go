@@ -1,13 +1,10 @@
 package awsfake
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -81,59 +78,7 @@ func toXMLVersion(v *EBVersion) xmlAppVersion {
 
 // ServeHTTP serves the Elastic Beanstalk query API.
 func (f *ElasticBeanstalk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		ebError(w, Fault{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "expected a form-encoded POST"})
-		return
-	}
-	q := queryForm(r.PostForm)
-	op := q.get("Action")
-	if v := q.get("Version"); v != "2010-12-01" {
-		ebError(w, Fault{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Version must be 2010-12-01, got " + v})
-		return
-	}
-	if fault, faulted := f.Faults.Check(op); faulted {
-		ebError(w, fault)
-		return
-	}
-	f.mu.Lock()
-	out, err := f.serve(op, q)
-	f.mu.Unlock()
-	if err != nil {
-		if ae, ok := err.(*apiError); ok {
-			ebError(w, ae.Fault)
-			return
-		}
-		ebError(w, Fault{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
-		return
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<%sResponse xmlns="%s">`, op, ebXMLNS)
-	if out != nil {
-		if err := xml.NewEncoder(&b).EncodeElement(out, xml.StartElement{Name: xml.Name{Local: op + "Result"}}); err != nil {
-			ebError(w, Fault{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
-			return
-		}
-	}
-	fmt.Fprintf(&b, `<ResponseMetadata><RequestId>awsfake</RequestId></ResponseMetadata></%sResponse>`, op)
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes())
-}
-
-// ebError writes f in the query protocol's error shape.
-func ebError(w http.ResponseWriter, f Fault) {
-	kind := "Sender"
-	if f.Status >= 500 {
-		kind = "Receiver"
-	}
-	var msg bytes.Buffer
-	xml.EscapeText(&msg, []byte(f.Message))
-	body := fmt.Sprintf(`<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>awsfake</RequestId></ErrorResponse>`,
-		ebXMLNS, kind, f.Code, msg.String())
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(f.Status)
-	w.Write([]byte(body))
+	queryAPI{version: "2010-12-01", xmlns: ebXMLNS, faults: &f.Faults, mu: &f.mu, serve: f.serve}.ServeHTTP(w, r)
 }
 
 func (f *ElasticBeanstalk) serve(op string, q queryForm) (any, error) {

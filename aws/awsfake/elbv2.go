@@ -372,30 +372,5 @@ func (f *ELBv2) targetHealth(targetGroupARN string) []xmlTargetHealthDescription
 
 // ServeHTTP serves the ELBv2 query API.
 func (f *ELBv2) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		xmlError(w, Fault{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: "expected a form-encoded POST"})
-		return
-	}
-	q := queryForm(r.PostForm)
-	op := q.get("Action")
-	if v := q.get("Version"); v != "2015-12-01" {
-		xmlError(w, Fault{Status: http.StatusBadRequest, Code: "InvalidAction", Message: "Version must be 2015-12-01, got " + v})
-		return
-	}
-	if fault, faulted := f.Faults.Check(op); faulted {
-		xmlError(w, fault)
-		return
-	}
-	f.mu.Lock()
-	out, err := f.serve(op, q)
-	f.mu.Unlock()
-	if err != nil {
-		if ae, ok := err.(*apiError); ok {
-			xmlError(w, ae.Fault)
-			return
-		}
-		xmlError(w, Fault{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
-		return
-	}
-	xmlReply(w, op, out)
+	queryAPI{version: "2015-12-01", xmlns: elbXMLNS, faults: &f.Faults, mu: &f.mu, serve: f.serve}.ServeHTTP(w, r)
 }

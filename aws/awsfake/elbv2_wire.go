@@ -1,10 +1,6 @@
 package awsfake
 
 import (
-	"bytes"
-	"encoding/xml"
-	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -51,36 +47,6 @@ func (q queryForm) strings(prefix string) []string {
 		out = append(out, q.get(p))
 	}
 	return out
-}
-
-// xmlReply writes result as the body of an <Op>Response/<Op>Result document.
-func xmlReply(w http.ResponseWriter, op string, result any) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<%sResponse xmlns="%s">`, op, elbXMLNS)
-	if err := xml.NewEncoder(&b).EncodeElement(result, xml.StartElement{Name: xml.Name{Local: op + "Result"}}); err != nil {
-		xmlError(w, Fault{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()})
-		return
-	}
-	fmt.Fprintf(&b, `<ResponseMetadata><RequestId>awsfake</RequestId></ResponseMetadata></%sResponse>`, op)
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes())
-}
-
-// xmlError writes f in the query protocol's error shape.
-func xmlError(w http.ResponseWriter, f Fault) {
-	kind := "Sender"
-	if f.Status >= 500 {
-		kind = "Receiver"
-	}
-	var msg bytes.Buffer
-	xml.EscapeText(&msg, []byte(f.Message))
-	body := fmt.Sprintf(`<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>awsfake</RequestId></ErrorResponse>`,
-		elbXMLNS, kind, f.Code, msg.String())
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(f.Status)
-	w.Write([]byte(body))
 }
 
 // The XML shapes, member lists wrapped in <member> as the query protocol does.
