@@ -92,10 +92,20 @@ func benchConcurrent(b *testing.B, backend func() (bluegreen.Compute, bluegreen.
 	const n = 10_000
 	for b.Loop() {
 		compute, router, store := backend()
+		// The deployments report their pause through a callback: watching
+		// 10,000 event logs from as many goroutines would measure the
+		// watchers' wake-ups, not the deployments.
+		var paused sync.WaitGroup
+		paused.Add(n)
 		d, err := bluegreen.New(bluegreen.Config{
 			Compute: compute, Router: router, Store: store,
 			Shift: bluegreen.Linear(25, 0),
 			Hooks: []bluegreen.LifecycleHook{{Name: "hold", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
+			Callbacks: bluegreen.Callbacks{OnHook: func(ev bluegreen.Event) {
+				if ev.Kind == bluegreen.EventPaused {
+					paused.Done()
+				}
+			}},
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -104,22 +114,14 @@ func benchConcurrent(b *testing.B, backend func() (bluegreen.Compute, bluegreen.
 		before := heapInUse()
 		cpu0, wall0 := cpuTime(), time.Now()
 		deps := make([]*bluegreen.Deployment, n)
-		var wg sync.WaitGroup
 		for i := range deps {
 			dep, err := d.Start(ctx, fmt.Sprintf("svc-%05d", i), bluegreen.Revision{Name: "v1"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			deps[i] = dep
-			wg.Go(func() {
-				for ev := range dep.Events(ctx) {
-					if ev.Kind == bluegreen.EventPaused {
-						return
-					}
-				}
-			})
 		}
-		wg.Wait()
+		paused.Wait()
 		inFlight := heapInUse() - before
 		for _, dep := range deps {
 			if err := dep.Continue(ctx); err != nil {
