@@ -14,7 +14,6 @@ import (
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/codedeployengine"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
-	"github.com/google/go-cmp/cmp"
 )
 
 // world is a CodeDeploy fake with the group "shop/web" (a ready wait of
@@ -51,52 +50,6 @@ func (w *world) config(store bluegreen.Store, mod func(*bluegreen.Config)) blueg
 	return cfg
 }
 
-func summary(evs []bluegreen.Event) []string {
-	out := make([]string, 0, len(evs))
-	for _, ev := range evs {
-		s := string(ev.Kind)
-		if ev.Stage != 0 {
-			s += " " + ev.Stage.String()
-		}
-		if ev.Step > 0 {
-			s += fmt.Sprintf("#%d", ev.Step)
-		}
-		switch ev.Kind {
-		case bluegreen.EventHookCalled:
-			s += fmt.Sprintf(" %s try %d", ev.Hook, ev.Attempt)
-		case bluegreen.EventHookAnswered:
-			s += fmt.Sprintf(" %s %s", ev.Hook, ev.HookStatus)
-		case bluegreen.EventPaused, bluegreen.EventContinued:
-			s += " " + ev.Hook
-		case bluegreen.EventTrafficShifted:
-			s += " " + ev.Routes.String()
-		case bluegreen.EventRollbackStarted:
-			if ev.Rollback != nil {
-				s += fmt.Sprintf(" %s %s", ev.Rollback.Trigger, ev.Rollback.By)
-			}
-		case bluegreen.EventDone:
-			s += " " + string(ev.Outcome)
-		}
-		if ev.DuringRollback {
-			s += " (rollback)"
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func collect(t *testing.T, dep *bluegreen.Deployment) []bluegreen.Event {
-	t.Helper()
-	var evs []bluegreen.Event
-	for ev, err := range dep.Events(t.Context()) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs = append(evs, ev)
-	}
-	return evs
-}
-
 func mustNew(t *testing.T, cfg bluegreen.Config) *bluegreen.Deployer {
 	t.Helper()
 	d, err := bluegreen.New(cfg)
@@ -106,110 +59,26 @@ func mustNew(t *testing.T, cfg bluegreen.Config) *bluegreen.Deployer {
 	return d
 }
 
-// TestEngineLifecycle ports the root package's TestEngineLifecycle to
-// CodeDeploy: the same events where CodeDeploy agrees. The differences:
-// a pause can wait only at CodeDeploy's two waits, so "pause then
-// continue" pauses at PRE_PRODUCTION_TRAFFIC_SHIFT (the ready wait), not
-// POST_SCALE_UP (refused: TestCheckConfig).
-func TestEngineLifecycle(t *testing.T) {
-	smoke := bluegreentest.NewHook()
-	tests := []struct {
-		name    string
-		hooks   []bluegreen.LifecycleHook
-		act     func(dep *bluegreen.Deployment, ev bluegreen.Event)
-		wantErr error
-		want    []string
-	}{
-		{name: "succeeds", hooks: []bluegreen.LifecycleHook{{Name: "smoke", Hook: smoke, Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}},
-			want: []string{
-				"STAGE_STARTED RECONCILE_SERVICE", "STAGE_FINISHED RECONCILE_SERVICE",
-				"STAGE_STARTED PRE_SCALE_UP", "STAGE_FINISHED PRE_SCALE_UP", "STAGE_STARTED SCALE_UP", "STAGE_FINISHED SCALE_UP",
-				"STAGE_STARTED POST_SCALE_UP", "STAGE_FINISHED POST_SCALE_UP",
-				"STAGE_STARTED TEST_TRAFFIC_SHIFT", "TRAFFIC_SHIFTED TEST_TRAFFIC_SHIFT A=100% B=0% test=B", "STAGE_FINISHED TEST_TRAFFIC_SHIFT",
-				"STAGE_STARTED POST_TEST_TRAFFIC_SHIFT", "HOOK_CALLED POST_TEST_TRAFFIC_SHIFT smoke try 1", "HOOK_ANSWERED POST_TEST_TRAFFIC_SHIFT smoke SUCCEEDED", "STAGE_FINISHED POST_TEST_TRAFFIC_SHIFT",
-				"STAGE_STARTED PRE_PRODUCTION_TRAFFIC_SHIFT#1", "STAGE_FINISHED PRE_PRODUCTION_TRAFFIC_SHIFT#1",
-				"STAGE_STARTED PRODUCTION_TRAFFIC_SHIFT#1", "TRAFFIC_SHIFTED PRODUCTION_TRAFFIC_SHIFT#1 A=50% B=50% test=B", "STAGE_FINISHED PRODUCTION_TRAFFIC_SHIFT#1",
-				"STAGE_STARTED PRE_PRODUCTION_TRAFFIC_SHIFT#2", "STAGE_FINISHED PRE_PRODUCTION_TRAFFIC_SHIFT#2",
-				"STAGE_STARTED PRODUCTION_TRAFFIC_SHIFT#2", "TRAFFIC_SHIFTED PRODUCTION_TRAFFIC_SHIFT#2 A=0% B=100% test=B", "STAGE_FINISHED PRODUCTION_TRAFFIC_SHIFT#2",
-				"STAGE_STARTED POST_PRODUCTION_TRAFFIC_SHIFT", "STAGE_FINISHED POST_PRODUCTION_TRAFFIC_SHIFT",
-				"STAGE_STARTED BAKE_TIME", "STAGE_FINISHED BAKE_TIME", "STAGE_STARTED CLEAN_UP", "STAGE_FINISHED CLEAN_UP",
-				"DONE CLEAN_UP SUCCEEDED",
-			}},
-		{name: "hook fails", wantErr: bluegreen.ErrRolledBack,
-			hooks: []bluegreen.LifecycleHook{{Name: "verdict", Hook: bluegreentest.NewHook(bluegreentest.Fail("bad")), Stages: []bluegreen.Stage{bluegreen.StagePostProductionTrafficShift}}},
-			want: []string{
-				"HOOK_ANSWERED POST_PRODUCTION_TRAFFIC_SHIFT verdict FAILED", "ROLLBACK_STARTED POST_PRODUCTION_TRAFFIC_SHIFT HOOK verdict",
-				"TRAFFIC_SHIFTED POST_PRODUCTION_TRAFFIC_SHIFT A=100% B=0% test=A (rollback)", "ROLLBACK_FINISHED POST_PRODUCTION_TRAFFIC_SHIFT",
-				"DONE POST_PRODUCTION_TRAFFIC_SHIFT ROLLED_BACK",
-			}},
-		{name: "pause then continue", hooks: []bluegreen.LifecycleHook{{Name: "approve", Pause: true, Stages: []bluegreen.Stage{bluegreen.StagePreProductionTrafficShift}}},
-			act: func(dep *bluegreen.Deployment, ev bluegreen.Event) {
-				if ev.Kind == bluegreen.EventPaused {
-					go func() { _ = dep.Continue(context.Background()) }()
-				}
-			},
-			want: []string{"CONTINUED PRE_PRODUCTION_TRAFFIC_SHIFT#1 approve", "STAGE_FINISHED PRE_PRODUCTION_TRAFFIC_SHIFT#1"}},
-		{name: "caller rolls back in the bake", wantErr: bluegreen.ErrRolledBack,
-			act: func(dep *bluegreen.Deployment, ev bluegreen.Event) {
-				if ev.Kind == bluegreen.EventStageStarted && ev.Stage == bluegreen.StageBakeTime {
-					go func() { _ = dep.Rollback(context.Background(), "saw errors") }()
-				}
-			},
-			want: []string{"ROLLBACK_STARTED BAKE_TIME CALLER caller", "TRAFFIC_SHIFTED BAKE_TIME A=100% B=0% test=A (rollback)",
-				"ROLLBACK_FINISHED BAKE_TIME", "DONE BAKE_TIME ROLLED_BACK"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				w := newWorld(t)
-				store := bluegreen.NewMemoryStore()
-				var dep *bluegreen.Deployment
-				started := make(chan struct{})
-				d := mustNew(t, w.config(store, func(c *bluegreen.Config) {
-					c.Hooks = tt.hooks
-					if tt.act != nil {
-						c.Callbacks.OnEvent = func(ev bluegreen.Event) { <-started; tt.act(dep, ev) }
-					}
-				}))
-				var err error
-				dep, err = d.Start(t.Context(), "web", bluegreen.Revision{Name: "web:2"})
-				close(started)
-				if err != nil {
-					t.Fatal(err)
-				}
-				evs := collect(t, dep)
-				res, err := dep.Wait(t.Context())
-				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
-					t.Fatalf("Wait: %v, want %v\n%s", err, tt.wantErr, strings.Join(summary(evs), "\n"))
-				}
-				got := summary(evs)
-				if tt.name != "succeeds" {
-					for i := range got {
-						if i+len(tt.want) <= len(got) && got[i] == tt.want[0] {
-							got = got[i : i+len(tt.want)]
-							break
-						}
-					}
-				}
-				if diff := cmp.Diff(tt.want, got); diff != "" {
-					t.Errorf("events (-want +got):\n%s\ngot:\n%s", diff, strings.Join(summary(evs), "\n"))
-				}
-				st, _ := bluegreen.ReadState(t.Context(), store, "web")
-				if st.LeaseOwner != "" || !st.Deployment.Finished || st.Deployment.Outcome != res.Outcome {
-					t.Errorf("store: lease %q, deployment %+v; result %v", st.LeaseOwner, st.Deployment, res.Outcome)
-				}
-				// CodeDeploy's side agrees.
+// TestConformance runs the lifecycle tests every bluegreen.Engine passes
+// (bluegreentest.TestEngine, which the root package runs over the reference
+// platform) over CodeDeploy: the same events where CodeDeploy agrees. The
+// difference: a pause can wait only at CodeDeploy's two waits, so the pause
+// is at PRE_PRODUCTION_TRAFFIC_SHIFT (the ready wait), not POST_SCALE_UP
+// (refused: TestCheckConfig).
+func TestConformance(t *testing.T) {
+	bluegreentest.TestEngine(t, func(t *testing.T) bluegreentest.EngineHarness {
+		w := newWorld(t)
+		return bluegreentest.EngineHarness{Engine: w.engine, Service: "web", Revision: bluegreen.Revision{Name: "web:2"},
+			PauseStage: bluegreen.StagePreProductionTrafficShift,
+			Starts:     func() int { return w.cd.Faults.Calls()["CreateDeployment"] },
+			Check: func(t *testing.T, res bluegreen.Result) {
 				deps := w.cd.Deployments()
-				wantStatus := "Succeeded"
-				if tt.wantErr != nil {
-					wantStatus = "Stopped"
+				want := map[bluegreen.Outcome]string{bluegreen.OutcomeSucceeded: "Succeeded", bluegreen.OutcomeRolledBack: "Stopped"}[res.Outcome]
+				if len(deps) == 0 || deps[0].Status != want || deps[0].TaskDefinition != "web:2" || deps[0].ConfigName != "Linear50Every1" {
+					t.Errorf("CodeDeploy deployments %+v, want the first %s", deps, want)
 				}
-				if deps[0].Status != wantStatus || deps[0].TaskDefinition != "web:2" || deps[0].ConfigName != "Linear50Every1" {
-					t.Errorf("CodeDeploy deployment %+v, want %s", deps[0], wantStatus)
-				}
-			})
-		})
-	}
+			}}
+	})
 }
 
 // TestEngineLambdaHookFails: a Lambda hook of the AppSpec fails; CodeDeploy
@@ -235,42 +104,6 @@ func TestEngineLambdaHookFails(t *testing.T) {
 		deps := cd.Deployments()
 		if deps[0].Hooks["AfterInstall"] != "check-install" || deps[0].Events["AfterInstall"] != "Failed" || deps[0].TaskDefinition != "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2" {
 			t.Errorf("CodeDeploy deployment %+v", deps[0])
-		}
-	})
-}
-
-// TestEngineReattach: the deploying process dies mid-shift; Reconcile
-// re-attaches to the CodeDeploy deployment without creating another.
-// And a Run that died between saving its intent and saving the id finds
-// the deployment by its marker instead of creating a second one.
-func TestEngineReattach(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t)
-		store := bluegreen.NewMemoryStore()
-		d := mustNew(t, w.config(store, func(c *bluegreen.Config) { c.OnCancel = bluegreen.CancelDetach }))
-		ctx, die := context.WithCancel(t.Context())
-		dep, err := d.Start(ctx, "web", bluegreen.Revision{Name: "web:2"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(90 * time.Second)
-		die()
-		if _, err := dep.Wait(t.Context()); !errors.Is(err, bluegreen.ErrCanceled) {
-			t.Fatalf("detached: %v", err)
-		}
-		time.Sleep(2 * time.Minute)
-		other := mustNew(t, w.config(store, func(c *bluegreen.Config) { c.Owner = "successor" }))
-		rdep, err := other.StartReconcile(t.Context(), "web")
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs := collect(t, rdep)
-		res, err := rdep.Wait(t.Context())
-		if err != nil || res.Outcome != bluegreen.OutcomeSucceeded || res.Live == nil || res.Live.Revision.Name != "web:2" {
-			t.Fatalf("re-attached: %v %+v\n%s", err, res, strings.Join(summary(evs), "\n"))
-		}
-		if n := w.cd.Faults.Calls()["CreateDeployment"]; n != 1 {
-			t.Errorf("CreateDeployment called %d times, want 1", n)
 		}
 	})
 }
@@ -322,30 +155,6 @@ func TestEngineFindsByMarker(t *testing.T) {
 		}
 		if deps := w.cd.Deployments(); len(deps) != 1 || deps[0].Status != "Succeeded" || !strings.HasPrefix(deps[0].Description, "bluegreen deployment d1 of web: web:2") {
 			t.Errorf("CodeDeploy deployments %+v", deps)
-		}
-	})
-}
-
-// TestEngineCancelRollsBack: canceling the caller's context stops the
-// CodeDeploy deployment with a rollback.
-func TestEngineCancelRollsBack(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t)
-		d := mustNew(t, w.config(bluegreen.NewMemoryStore(), nil))
-		ctx, cancel := context.WithCancel(t.Context())
-		dep, err := d.Start(ctx, "web", bluegreen.Revision{Name: "web:2"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(90 * time.Second)
-		cancel()
-		res, err := dep.Wait(t.Context())
-		calls := w.cd.Faults.Calls()
-		if !errors.Is(err, bluegreen.ErrRolledBack) || res.Rollback.Trigger != bluegreen.TriggerCanceled || calls["StopDeployment"] != 1 {
-			t.Fatalf("canceled: %v %+v, StopDeployment %d", err, res.Rollback, calls["StopDeployment"])
-		}
-		if deps := w.cd.Deployments(); deps[0].Status != "Stopped" || deps[1].Creator != "codeDeployRollback" || deps[1].Status != "Succeeded" {
-			t.Errorf("CodeDeploy: %+v", deps)
 		}
 	})
 }

@@ -60,30 +60,6 @@ func TestReattach(t *testing.T) {
 	})
 }
 
-// TestCancelRollsBack: canceling the caller's context rolls the service
-// deployment back with StopServiceDeployment (CancelRollback, the default).
-func TestCancelRollsBack(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t)
-		d := mustNew(t, w.config(w.engine(t, nil), nil))
-		ctx, cancel := context.WithCancel(t.Context())
-		dep, err := d.Start(ctx, "web", bluegreen.Revision{Name: "web:2"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(90 * time.Second)
-		cancel()
-		res, err := dep.Wait(t.Context())
-		stops := w.fake.Faults.Calls()["StopServiceDeployment"]
-		if !errors.Is(err, bluegreen.ErrRolledBack) || res.Rollback.Trigger != bluegreen.TriggerCanceled || stops != 1 {
-			t.Fatalf("canceled: %v %+v, StopServiceDeployment calls %d", err, res.Rollback, stops)
-		}
-		if sds := w.fake.ServiceDeployments("prod", "web"); sds[0].Status != "ROLLBACK_SUCCESSFUL" {
-			t.Errorf("ECS: %+v", sds)
-		}
-	})
-}
-
 // TestDifferences tests where ECS-native deployments differ from the
 // reference engine: Promote and Continue outside a pause are refused (ECS
 // has no call for them), ECS's own rollbacks (an alarm, a Lambda hook) are
