@@ -113,8 +113,10 @@ func deployWith(t *testing.T, h EngineHarness, store bluegreen.Store, hooks []bl
 	return evs, res, err
 }
 
-// eventLines prints events as the lifecycle tests compare them.
-func eventLines(evs []bluegreen.Event) []string {
+// EventLines prints events one line each, in the compact form lifecycle tests compare:
+// kind, stage and step, then the detail that matters for that kind (hook and attempt,
+// hook status, routes, rollback trigger, outcome), and "(rollback)" for rollback events.
+func EventLines(evs []bluegreen.Event) []string {
 	out := make([]string, 0, len(evs))
 	for _, ev := range evs {
 		s := string(ev.Kind)
@@ -183,7 +185,7 @@ func engineCases() []engineCase {
 			hooks := []bluegreen.LifecycleHook{{Name: "smoke", Hook: NewHook(), Stages: []bluegreen.Stage{bluegreen.StagePostTestTrafficShift}}}
 			evs, res, err := deployWith(t, h, store, hooks, nil)
 			if err != nil {
-				t.Fatalf("Wait: %v\n%s", err, strings.Join(eventLines(evs), "\n"))
+				t.Fatalf("Wait: %v\n%s", err, strings.Join(EventLines(evs), "\n"))
 			}
 			want := []string{
 				"STAGE_STARTED RECONCILE_SERVICE", "STAGE_FINISHED RECONCILE_SERVICE",
@@ -199,7 +201,7 @@ func engineCases() []engineCase {
 				"STAGE_STARTED BAKE_TIME", "STAGE_FINISHED BAKE_TIME", "STAGE_STARTED CLEAN_UP", "STAGE_FINISHED CLEAN_UP",
 				"DONE CLEAN_UP SUCCEEDED",
 			}
-			if diff := gocmp.Diff(want, eventLines(evs)); diff != "" {
+			if diff := gocmp.Diff(want, EventLines(evs)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 			if res.Live == nil || res.Live.Revision.Name != h.Revision.Name {
@@ -212,14 +214,14 @@ func engineCases() []engineCase {
 			hooks := []bluegreen.LifecycleHook{{Name: "verdict", Hook: NewHook(Fail("bad")), Stages: []bluegreen.Stage{bluegreen.StagePostProductionTrafficShift}}}
 			evs, res, err := deployWith(t, h, store, hooks, nil)
 			if !errors.Is(err, bluegreen.ErrRolledBack) || res.Rollback == nil || res.Rollback.Trigger != bluegreen.TriggerHook {
-				t.Fatalf("Wait: %v (rollback %+v), want a rollback by the hook\n%s", err, res.Rollback, strings.Join(eventLines(evs), "\n"))
+				t.Fatalf("Wait: %v (rollback %+v), want a rollback by the hook\n%s", err, res.Rollback, strings.Join(EventLines(evs), "\n"))
 			}
 			want := []string{
 				"HOOK_ANSWERED POST_PRODUCTION_TRAFFIC_SHIFT verdict FAILED", "ROLLBACK_STARTED POST_PRODUCTION_TRAFFIC_SHIFT HOOK verdict",
 				"TRAFFIC_SHIFTED POST_PRODUCTION_TRAFFIC_SHIFT A=100% B=0% test=A (rollback)", "ROLLBACK_FINISHED POST_PRODUCTION_TRAFFIC_SHIFT",
 				"DONE POST_PRODUCTION_TRAFFIC_SHIFT ROLLED_BACK",
 			}
-			if got := eventLines(evs); !inARow(got, want) {
+			if got := EventLines(evs); !inARow(got, want) {
 				t.Errorf("events lack, in a row:\n%s\ngot:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 			}
 			checkEnded(t, h, store, res)
@@ -229,14 +231,14 @@ func engineCases() []engineCase {
 			hooks := []bluegreen.LifecycleHook{{Name: "approve", Pause: true, Stages: []bluegreen.Stage{h.PauseStage}}}
 			evs, res, err := deployWith(t, h, store, hooks, continueOnPause)
 			if err != nil {
-				t.Fatalf("Wait: %v\n%s", err, strings.Join(eventLines(evs), "\n"))
+				t.Fatalf("Wait: %v\n%s", err, strings.Join(EventLines(evs), "\n"))
 			}
 			name := h.PauseStage.String()
 			if h.PauseStage == bluegreen.StagePreProductionTrafficShift {
 				name += "#1"
 			}
 			want := []string{"PAUSED " + name + " approve", "CONTINUED " + name + " approve", "STAGE_FINISHED " + name}
-			if got := eventLines(evs); !inARow(got, want) {
+			if got := EventLines(evs); !inARow(got, want) {
 				t.Errorf("events lack, in a row:\n%s\ngot:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 			}
 			checkEnded(t, h, store, res)
@@ -249,11 +251,11 @@ func engineCases() []engineCase {
 				}
 			})
 			if !errors.Is(err, bluegreen.ErrRolledBack) || res.Rollback == nil || res.Rollback.Trigger != bluegreen.TriggerCaller {
-				t.Fatalf("Wait: %v (rollback %+v), want the caller's rollback\n%s", err, res.Rollback, strings.Join(eventLines(evs), "\n"))
+				t.Fatalf("Wait: %v (rollback %+v), want the caller's rollback\n%s", err, res.Rollback, strings.Join(EventLines(evs), "\n"))
 			}
 			want := []string{"ROLLBACK_STARTED BAKE_TIME CALLER caller", "TRAFFIC_SHIFTED BAKE_TIME A=100% B=0% test=A (rollback)",
 				"ROLLBACK_FINISHED BAKE_TIME", "DONE BAKE_TIME ROLLED_BACK"}
-			if got := eventLines(evs); !inARow(got, want) {
+			if got := EventLines(evs); !inARow(got, want) {
 				t.Errorf("events lack, in a row:\n%s\ngot:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
 			}
 			checkEnded(t, h, store, res)
@@ -314,7 +316,7 @@ func engineCases() []engineCase {
 			}
 			res, err := rdep.Wait(t.Context())
 			if err != nil || res.Outcome != bluegreen.OutcomeSucceeded || res.DeploymentID != dep.ID() {
-				t.Fatalf("re-attached: %v %+v\n%s", err, res, strings.Join(eventLines(evs), "\n"))
+				t.Fatalf("re-attached: %v %+v\n%s", err, res, strings.Join(EventLines(evs), "\n"))
 			}
 			if h.Starts != nil {
 				if n := h.Starts(); n != 1 {

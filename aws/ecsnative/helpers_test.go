@@ -13,6 +13,7 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/ecsnative"
+	"github.com/bluegreen-go/bluegreen/bluegreentest"
 )
 
 // world is an ECS fake with one ECS-controlled service "web" running
@@ -86,38 +87,8 @@ func events(t *testing.T, dep *bluegreen.Deployment) []bluegreen.Event {
 	return evs
 }
 
-// summary prints events compactly, as the root package's tests do.
-func summary(evs []bluegreen.Event) []string {
-	out := make([]string, 0, len(evs))
-	for _, ev := range evs {
-		s := string(ev.Kind)
-		if ev.Stage != 0 {
-			s += " " + ev.Stage.String()
-		}
-		if ev.Step > 0 {
-			s += fmt.Sprintf("#%d", ev.Step)
-		}
-		switch ev.Kind {
-		case bluegreen.EventHookCalled:
-			s += fmt.Sprintf(" %s try %d", ev.Hook, ev.Attempt)
-		case bluegreen.EventHookAnswered:
-			s += fmt.Sprintf(" %s %s", ev.Hook, ev.HookStatus)
-		case bluegreen.EventPaused, bluegreen.EventContinued:
-			s += " " + ev.Hook
-		case bluegreen.EventTrafficShifted:
-			s += " " + ev.Routes.String()
-		case bluegreen.EventRollbackStarted:
-			s += fmt.Sprintf(" %s %s", ev.Rollback.Trigger, ev.Rollback.By)
-		case bluegreen.EventDone:
-			s += " " + string(ev.Outcome)
-		}
-		if ev.DuringRollback {
-			s += " (rollback)"
-		}
-		out = append(out, s)
-	}
-	return out
-}
+// summary prints events compactly, as the engine suite does.
+func summary(evs []bluegreen.Event) []string { return bluegreentest.EventLines(evs) }
 
 // window returns the run of got that starts with want[0], as long as want.
 func window(got, want []string) []string {
