@@ -91,6 +91,32 @@ type scaleRun struct {
 	// writes and lease renewals of the store) neither the poller nor the
 	// limiter change.
 	adapters float64
+	bySec    map[string]map[int]int // calls by SERVICE:Operation and virtual second
+}
+
+// peakOf returns the busiest second of each group of operations, by the
+// group name group gives an operation ("" for none).
+func (r scaleRun) peakOf(group func(op string) string) map[string]float64 {
+	sums := map[string]map[int]int{}
+	for op, bySec := range r.bySec {
+		g := group(op)
+		if g == "" {
+			continue
+		}
+		if sums[g] == nil {
+			sums[g] = map[int]int{}
+		}
+		for sec, c := range bySec {
+			sums[g][sec] += c
+		}
+	}
+	out := map[string]float64{}
+	for g, bySec := range sums {
+		for _, c := range bySec {
+			out[g] = max(out[g], float64(c))
+		}
+	}
+	return out
 }
 
 func (r scaleRun) String() string {
@@ -100,6 +126,19 @@ func (r scaleRun) String() string {
 	for _, k := range slices.Sorted(maps.Keys(r.total)) {
 		fmt.Fprintf(&b, "  %-55s %8d %8.0f %8.2f\n", k, r.total[k], r.peak[k], r.mean[k])
 	}
+	elb := r.peakOf(func(op string) string {
+		if strings.HasPrefix(op, "Elastic Load Balancing v2:") {
+			return "all"
+		}
+		return ""
+	})
+	elbCalls := 0
+	for op, c := range r.total {
+		if strings.HasPrefix(op, "Elastic Load Balancing v2:") {
+			elbCalls += c
+		}
+	}
+	fmt.Fprintf(&b, "  %-55s %8d %8.0f %8.2f\n", "Elastic Load Balancing v2 (all actions)", elbCalls, elb["all"], float64(elbCalls)/max(1, r.virtual.Seconds()))
 	return b.String()
 }
 
@@ -162,7 +201,7 @@ func runScale(t *testing.T, n int, shared bool) (run scaleRun, limiter *awsbudge
 		}
 		log.reset()
 		deployAll(2)
-		run = scaleRun{n: n, virtual: time.Since(log.start), peak: map[string]float64{}, mean: map[string]float64{}, total: log.total}
+		run = scaleRun{n: n, virtual: time.Since(log.start), peak: map[string]float64{}, mean: map[string]float64{}, total: log.total, bySec: log.bySec}
 		secs := max(1, run.virtual.Seconds())
 		all, ddb := 0, 0
 		for k, bySec := range log.bySec {
@@ -208,22 +247,42 @@ func TestScale(t *testing.T) {
 		t.Errorf("%.1f calls per deployment (without DynamoDB) with the poller, want at most half of %.1f", after.adapters, before.adapters)
 	}
 	buckets := map[string]awsbudget.Bucket{}
+	byName := map[string]awsbudget.Bucket{}
 	for _, b := range awsbudget.DefaultBuckets() {
+		byName[b.Name] = b
 		for _, op := range b.Operations {
 			buckets[op] = b
 		}
+	}
+	within := func(b awsbudget.Bucket, peak float64) string {
+		burst := b.Burst
+		if burst == 0 {
+			burst = int(b.Rate)
+		}
+		if peak > b.Rate+float64(burst) {
+			return fmt.Sprintf("%.0f calls in one second, over bucket %s (%v a second, burst %d)", peak, b.Name, b.Rate, burst)
+		}
+		return ""
 	}
 	for op, peak := range after.peak {
 		b, ok := buckets[op]
 		if !ok {
 			continue // DynamoDB: capacity-based, not limited
 		}
-		burst := b.Burst
-		if burst == 0 {
-			burst = int(b.Rate)
+		if msg := within(b, peak); msg != "" {
+			t.Errorf("%s: %s", op, msg)
 		}
-		if peak > b.Rate+float64(burst) {
-			t.Errorf("%s: %.0f calls in one second, over its bucket %s (%v a second, burst %d)", op, peak, b.Name, b.Rate, burst)
+	}
+	// Account-level buckets (ELBv2): the busiest second of all their
+	// operations together.
+	for name, peak := range after.peakOf(func(op string) string {
+		if b, ok := buckets[op]; ok {
+			return b.Within
+		}
+		return ""
+	}) {
+		if msg := within(byName[name], peak); msg != "" {
+			t.Errorf("%s", msg)
 		}
 	}
 	for name, st := range limiter.Stats() {

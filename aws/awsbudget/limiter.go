@@ -29,6 +29,12 @@ type Limit struct {
 
 // Bucket is a token bucket and the operations that draw from it: one
 // operation, or several that AWS throttles together (ELBv2's Describe*).
+//
+// Some services also limit every action of an account together (ELBv2: 40
+// tokens refilled at 10 a second, across all actions; Route 53: 50 and
+// 10): a Bucket whose Within names such an account-level bucket takes a
+// token from both for each call: first from its own bucket, then, once it
+// has that one, from the account-level bucket.
 type Bucket struct {
 	// Name names the bucket in Stats and logs ("elasticloadbalancing:Describe*").
 	Name string
@@ -36,7 +42,13 @@ type Bucket struct {
 	// that takes a token, such as "ECS:CreateTaskSet" or
 	// "Elastic Load Balancing v2:DescribeRules" (the ServiceID constant of
 	// each SDK service package, a colon, the operation's method name).
+	// Required, except in a bucket that other buckets name in Within and
+	// that no call draws from directly.
 	Operations []string
+	// Within names another bucket of the same Options (an account-level
+	// bucket) that every call of this bucket also takes a token from.
+	// That bucket may not have a Within of its own. Empty for none.
+	Within string
 	// Limit is the configured rate and burst.
 	Limit
 	// Source says where the limit comes from, for people reading the
@@ -109,18 +121,31 @@ func New(o Options) (*Limiter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Limiter{opts: o, buckets: map[string]*bucket{}, others: map[string]*bucket{}}
+	byName := map[string]Bucket{}
+	enclosing := map[string]bool{} // names of buckets some Within names
+	for _, b := range o.Buckets {
+		if b.Within != "" {
+			enclosing[b.Within] = true
+		}
+	}
+	made := map[string]*bucket{}
 	for i, b := range o.Buckets {
 		field := fmt.Sprintf("awsbudget.Options.Buckets[%d]", i)
 		if b.Name == "" {
 			return nil, &bluegreen.ConfigError{Field: field + ".Name", Problem: "empty", Fix: "name the bucket"}
 		}
+		if _, dup := byName[b.Name]; dup {
+			return nil, &bluegreen.ConfigError{Field: field + ".Name", Problem: fmt.Sprintf("%q names two buckets", b.Name), Fix: "give each bucket its own name"}
+		}
+		byName[b.Name] = b
 		if err := b.Limit.validate(field); err != nil {
 			return nil, err
 		}
-		if len(b.Operations) == 0 {
+		if len(b.Operations) == 0 && !enclosing[b.Name] {
 			return nil, &bluegreen.ConfigError{Field: field + ".Operations", Problem: "empty", Fix: `list the operations, such as "ECS:CreateTaskSet"`}
 		}
 		nb := newBucket(b.Name, b.Limit, o.Recovery)
+		made[b.Name] = nb
 		l.named = append(l.named, nb)
 		for _, op := range b.Operations {
 			if !strings.Contains(op, ":") {
@@ -132,6 +157,22 @@ func New(o Options) (*Limiter, error) {
 			}
 			l.buckets[op] = nb
 		}
+	}
+	for i, b := range o.Buckets {
+		if b.Within == "" {
+			continue
+		}
+		field := fmt.Sprintf("awsbudget.Options.Buckets[%d].Within", i)
+		outer, ok := byName[b.Within]
+		switch {
+		case !ok:
+			return nil, &bluegreen.ConfigError{Field: field, Problem: fmt.Sprintf("no bucket is named %q", b.Within), Fix: "name a bucket of Options.Buckets, or leave Within empty"}
+		case b.Within == b.Name:
+			return nil, &bluegreen.ConfigError{Field: field, Problem: "names its own bucket", Fix: "name the account-level bucket, or leave Within empty"}
+		case outer.Within != "":
+			return nil, &bluegreen.ConfigError{Field: field, Problem: fmt.Sprintf("%q is itself within %q", b.Within, outer.Within), Fix: "name the outermost bucket: one level of Within only"}
+		}
+		made[b.Name].within = made[b.Within]
 	}
 	return l, nil
 }
@@ -174,6 +215,24 @@ func (l *Limiter) Wait(ctx context.Context, service, operation string) error {
 	if b == nil {
 		return nil
 	}
+	if err := b.wait(ctx); err != nil {
+		return err
+	}
+	// The account-level bucket is asked once the call's own bucket has a
+	// token for it, so that a call waiting in its bucket holds no place in
+	// the account's: the account's tokens go to the calls that are ready.
+	if b.within != nil {
+		if err := b.within.wait(ctx); err != nil {
+			b.giveBack()
+			return err
+		}
+	}
+	return nil
+}
+
+// wait takes a token from b, waiting until it is there, or gives it back
+// and returns ctx's error if ctx ends first.
+func (b *bucket) wait(ctx context.Context) error {
 	d := b.reserve(time.Now())
 	if d <= 0 {
 		return nil
@@ -283,6 +342,8 @@ type bucket struct {
 	name     string
 	limit    Limit
 	recovery float64 // Options.Recovery
+
+	within *bucket // the account-level bucket each call also draws from, or nil
 
 	mu                             sync.Mutex
 	rate                           float64 // tokens per second now

@@ -3,6 +3,7 @@ package awsbudget_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -31,6 +32,17 @@ func TestNewRefusesBadOptions(t *testing.T) {
 			{Name: "a", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}},
 			{Name: "b", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}}}}, "awsbudget.Options.Buckets[1].Operations"},
 		{"negative burst", awsbudget.Options{Buckets: []awsbudget.Bucket{{Name: "b", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1, Burst: -1}}}}, "awsbudget.Options.Buckets[0].Burst"},
+		{"same name", awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "a", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}},
+			{Name: "a", Operations: []string{"ECS:Y"}, Limit: awsbudget.Limit{Rate: 1}}}}, "awsbudget.Options.Buckets[1].Name"},
+		{"within nothing", awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "a", Within: "acct", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}}}}, "awsbudget.Options.Buckets[0].Within"},
+		{"within itself", awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "a", Within: "a", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}}}}, "awsbudget.Options.Buckets[0].Within"},
+		{"within within", awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "acct", Limit: awsbudget.Limit{Rate: 1}},
+			{Name: "mid", Within: "acct", Operations: []string{"ECS:Y"}, Limit: awsbudget.Limit{Rate: 1}},
+			{Name: "a", Within: "mid", Operations: []string{"ECS:X"}, Limit: awsbudget.Limit{Rate: 1}}}}, "awsbudget.Options.Buckets[2].Within"},
 		{"min fraction", awsbudget.Options{MinFraction: 2}, "awsbudget.Options.MinFraction"},
 		{"other", awsbudget.Options{Other: awsbudget.Limit{Burst: 3}}, "awsbudget.Options.Other.Rate"},
 	}
@@ -236,4 +248,70 @@ func floorAfter10(r, rec, minRate float64) float64 {
 		r = max(minRate, min(16, r+rec)/2)
 	}
 	return r
+}
+
+// TestWithinPacesTheAccount runs two categories of 10 a second (burst 40)
+// within an account bucket of 10 a second (burst 40), as ELBv2 has them,
+// with 200 callers each, in virtual time: every category and the account
+// stay within rate plus burst in every second and over every window, and
+// the calls end when the account's budget allows them all.
+func TestWithinPacesTheAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, err := awsbudget.New(awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "acct", Limit: awsbudget.Limit{Rate: 10, Burst: 40}},
+			{Name: "read", Within: "acct", Operations: []string{"S:Read"}, Limit: awsbudget.Limit{Rate: 10, Burst: 40}},
+			{Name: "write", Within: "acct", Operations: []string{"S:Write"}, Limit: awsbudget.Limit{Rate: 3, Burst: 20}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var mu sync.Mutex
+		times := map[string][]time.Time{}
+		var wg sync.WaitGroup
+		for _, op := range []string{"Read", "Write"} {
+			n := 200
+			if op == "Write" {
+				n = 60
+			}
+			for range n {
+				wg.Go(func() {
+					if err := l.Wait(t.Context(), "S", op); err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					times[op] = append(times[op], time.Now())
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+		all := append(append([]time.Time{}, times["Read"]...), times["Write"]...)
+		// Token bucket conformance: in any window of d seconds, at most
+		// burst + rate*d calls.
+		conform := func(name string, ts []time.Time, rate, burst float64) {
+			slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+			for i := range ts {
+				for j := i; j < len(ts); j++ {
+					d := ts[j].Sub(ts[i]).Seconds()
+					if n := float64(j - i + 1); n > burst+rate*d+1e-9 {
+						t.Fatalf("%s: %v calls in %.3fs, over burst %v + rate %v", name, n, d, burst, rate)
+					}
+				}
+			}
+		}
+		conform("write", times["Write"], 3, 20)
+		conform("read", times["Read"], 10, 40)
+		conform("account", all, 10, 40)
+		// 260 calls through an account of 40 + 10/s: the last goes at
+		// 22 s, not earlier (the account paces) and not much later (the
+		// categories do not hold it back).
+		if got := time.Since(start); got < 22*time.Second || got > 23*time.Second {
+			t.Errorf("took %v, want 22s to 23s", got)
+		}
+		stats := l.Stats()
+		if got := stats["acct"].Calls; got != 260 {
+			t.Errorf("account bucket: %d calls, want 260", got)
+		}
+	})
 }
