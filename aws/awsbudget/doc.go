@@ -28,14 +28,28 @@
 // TCP uses: other clients in the account (the console, CI, another
 // replica) take part of the quota, and the limiter finds what is left.
 //
+// Some services also throttle every action of an account together: ELBv2
+// has an account-level bucket (40 tokens, 10 a second) besides those of
+// its categories. A Bucket whose Within names such a bucket takes a token
+// from its own bucket, then from the account-level one.
+//
 // # Defaults
 //
 // DefaultBuckets lists AWS's documented default quotas for the APIs the
-// bluegreen adapters call, each with the page it comes from. Quotas are per
-// account and Region and shared with everything else calling the same APIs:
-// when other software shares the account, configure a share of them.
+// bluegreen adapters call, each with the page and table it comes from:
+// ELBv2 by category within its account-level bucket (ModifyRule and
+// ModifyListener: 20 tokens, 3 a second), ECS by category (service reads
+// 100 and 20), CloudWatch's TPS quotas, Lambda, Route 53 (50 tokens, 10 a
+// second). Where AWS documents no figure (ECS task set writes, Application
+// Auto Scaling) the bucket holds a conservative one and its Source says
+// so. Quotas are per account and Region and shared with everything else
+// calling the same APIs: when other software shares the account, configure
+// a share of them. A throttling answer cuts the operation's own bucket,
+// not the account-level one.
+//
 // DynamoDB is not rate-limited by default: its limits are capacity units
 // per table, not requests per second, and its throttling answers
 // (ProvisionedThroughputExceededException) feed back all the same when a
-// bucket is configured for it.
+// bucket is configured for it. Nor are CodeDeploy and Elastic Beanstalk,
+// which publish no request rates.
 package awsbudget

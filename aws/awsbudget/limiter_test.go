@@ -315,3 +315,40 @@ func TestWithinPacesTheAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestWaitCanceledInTheAccount cancels a call waiting for the
+// account-level bucket's token: it gives back the token it holds in its
+// own bucket and its place in the account's.
+func TestWaitCanceledInTheAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, err := awsbudget.New(awsbudget.Options{Buckets: []awsbudget.Bucket{
+			{Name: "acct", Limit: awsbudget.Limit{Rate: 1, Burst: 1}},
+			{Name: "a", Within: "acct", Operations: []string{"S:A"}, Limit: awsbudget.Limit{Rate: 10, Burst: 10}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Wait(t.Context(), "S", "A"); err != nil { // the account's only token
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		if err := l.Wait(ctx, "S", "A"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait = %v, want the context's deadline", err)
+		}
+		start := time.Now()
+		if err := l.Wait(t.Context(), "S", "A"); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 900*time.Millisecond {
+			t.Errorf("waited %v, want 900ms (the account's next token)", got)
+		}
+		got := l.Stats()
+		want := map[string]int{"acct": 2, "a": 2}
+		for name, calls := range want {
+			if got[name].Calls != calls {
+				t.Errorf("bucket %s: %d calls, want %d", name, got[name].Calls, calls)
+			}
+		}
+	})
+}
