@@ -36,7 +36,7 @@ type Limit struct {
 // token from both for each call: first from its own bucket, then, once it
 // has that one, from the account-level bucket.
 type Bucket struct {
-	// Name names the bucket in Stats and logs ("elasticloadbalancing:Describe*").
+	// Name names the bucket in Stats and logs ("elasticloadbalancing:mutating").
 	Name string
 	// Operations are the SDK service ID and operation name of each call
 	// that takes a token, such as "ECS:CreateTaskSet" or
