@@ -59,15 +59,33 @@ type Options struct {
 	// every Verify read. Only the Verify right after a write uses them;
 	// SetRoutes always reads before it writes.
 	VerifyFromWrite time.Duration
+	// SeparateReads makes every read of a service's rules its own
+	// DescribeRules call (and DescribeListeners call), made with the
+	// caller's context. By default, reads of different services that
+	// overlap share calls: one batch of calls runs at a time, for the
+	// union of the rule (or listener) ARNs of the reads waiting for it, at
+	// most 20 ARNs a call; reads that arrive while it runs share the next.
+	// The shared calls use a context of their own, stopped when every read
+	// waiting for them has given up (or after 2 minutes). Each read gets
+	// only its own rules; when a shared call fails, each read it served
+	// makes its own call, so that one service's deleted rule fails that
+	// service's read alone.
+	SeparateReads bool
 }
 
 // Router is a bluegreen.Router and bluegreen.Verifier over ELBv2 listener
-// rules. It is safe for concurrent use; it keeps no state besides its options.
+// rules. It is safe for concurrent use; it keeps no state besides its options,
+// the rules its latest writes left (see Options.VerifyFromWrite) and the
+// reads it is sharing (see Options.SeparateReads).
 type Router struct {
 	client          API
 	services        map[string]Service
 	log             *slog.Logger
 	verifyFromWrite time.Duration
+
+	// rules and listeners share the reads of concurrent callers; nil
+	// with Options.SeparateReads.
+	rules, listeners *coalescer
 
 	mu      sync.Mutex
 	written map[string]written // by service
@@ -102,7 +120,12 @@ func New(opts Options) (*Router, error) {
 	if opts.VerifyFromWrite == 0 {
 		opts.VerifyFromWrite = 10 * time.Second
 	}
-	return &Router{client: opts.Client, services: services, log: log, verifyFromWrite: opts.VerifyFromWrite, written: map[string]written{}}, nil
+	r := &Router{client: opts.Client, services: services, log: log, verifyFromWrite: opts.VerifyFromWrite, written: map[string]written{}}
+	if !opts.SeparateReads {
+		r.rules = &coalescer{describe: r.describeRules}
+		r.listeners = &coalescer{describe: r.describeListeners}
+	}
+	return r, nil
 }
 
 func (s Service) validate(field string) error {

@@ -28,8 +28,9 @@ type current struct {
 	test *route
 }
 
-// read fetches the service's production and test routes: one DescribeRules
-// call for the rules and one DescribeListeners call for the listeners.
+// read fetches the service's production and test routes: its rules with
+// DescribeRules and its listeners with DescribeListeners, in calls shared
+// with the concurrent reads of other services (see Options.SeparateReads).
 func (r *Router) read(ctx context.Context, s Service) (current, error) {
 	var rules, listeners []string
 	for _, arn := range []string{s.ProductionRuleARN, s.TestRuleARN} {
@@ -44,22 +45,18 @@ func (r *Router) read(ctx context.Context, s Service) (current, error) {
 	}
 	found := map[string]route{}
 	if len(rules) > 0 {
-		out, err := r.client.DescribeRules(ctx, &elbv2.DescribeRulesInput{RuleArns: rules})
+		got, err := r.readRules(ctx, rules)
 		if err != nil {
 			return current{}, fmt.Errorf("elbrouter: describe rules: %w", err)
 		}
-		for _, rule := range out.Rules {
-			found[aws.ToString(rule.RuleArn)] = route{arn: aws.ToString(rule.RuleArn), actions: rule.Actions}
-		}
+		maps.Copy(found, got)
 	}
 	if len(listeners) > 0 {
-		out, err := r.client.DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: listeners})
+		got, err := r.readListeners(ctx, listeners)
 		if err != nil {
 			return current{}, fmt.Errorf("elbrouter: describe listeners: %w", err)
 		}
-		for _, l := range out.Listeners {
-			found[aws.ToString(l.ListenerArn)] = route{arn: aws.ToString(l.ListenerArn), listener: true, actions: l.DefaultActions}
-		}
+		maps.Copy(found, got)
 	}
 	get := func(arn string) (route, error) {
 		rt, ok := found[arn]
@@ -81,6 +78,49 @@ func (r *Router) read(ctx context.Context, s Service) (current, error) {
 		cur.test = &t
 	}
 	return cur, nil
+}
+
+// readRules returns the rules of arns that DescribeRules answered, by ARN.
+func (r *Router) readRules(ctx context.Context, arns []string) (map[string]route, error) {
+	if r.rules != nil {
+		return r.rules.read(ctx, arns)
+	}
+	return r.describeRules(ctx, arns)
+}
+
+// readListeners returns the listeners of arns that DescribeListeners
+// answered, by ARN.
+func (r *Router) readListeners(ctx context.Context, arns []string) (map[string]route, error) {
+	if r.listeners != nil {
+		return r.listeners.read(ctx, arns)
+	}
+	return r.describeListeners(ctx, arns)
+}
+
+// describeRules makes one DescribeRules call for arns.
+func (r *Router) describeRules(ctx context.Context, arns []string) (map[string]route, error) {
+	out, err := r.client.DescribeRules(ctx, &elbv2.DescribeRulesInput{RuleArns: arns})
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]route, len(out.Rules))
+	for _, rule := range out.Rules {
+		found[aws.ToString(rule.RuleArn)] = route{arn: aws.ToString(rule.RuleArn), actions: rule.Actions}
+	}
+	return found, nil
+}
+
+// describeListeners makes one DescribeListeners call for arns.
+func (r *Router) describeListeners(ctx context.Context, arns []string) (map[string]route, error) {
+	out, err := r.client.DescribeListeners(ctx, &elbv2.DescribeListenersInput{ListenerArns: arns})
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]route, len(out.Listeners))
+	for _, l := range out.Listeners {
+		found[aws.ToString(l.ListenerArn)] = route{arn: aws.ToString(l.ListenerArn), listener: true, actions: l.DefaultActions}
+	}
+	return found, nil
 }
 
 // noForwardError reports a route without a forward action.
