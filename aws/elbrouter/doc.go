@@ -44,6 +44,18 @@
 // traffic goes, and reads back as "". A service with no test route
 // configured ignores Routes.Test.
 //
+// # Shared reads
+//
+// One Router serving many services (one per process, say, for every
+// deployment it runs) shares the reads of services that overlap: a read
+// that arrives while another read's DescribeRules call is in flight waits
+// for it, and the reads waiting then make one call for the union of their
+// rules, 20 at most a call (DescribeListeners likewise). Each read gets its
+// own rules alone; a shared call that fails (a rule deleted, say) is
+// retried per read, so that each read gets its own answer. A read whose
+// context ends stops waiting without stopping the call for the others.
+// Options.SeparateReads turns the sharing off.
+//
 // # Errors and retries
 //
 // Calls go through the SDK client's retryer, which already retries throttling
