@@ -264,6 +264,11 @@ defaults
     option http-keep-alive
 frontend fe
     bind %s
+    # The same forwarding fields the proxy adds (as ALB does), so that the
+    # instance parses the same request from either front.
+    option forwardfor
+    http-request set-header X-Forwarded-Host %%[req.hdr(host)]
+    http-request set-header X-Forwarded-Proto http
     default_backend be
 backend be
     http-reuse always
