@@ -228,6 +228,10 @@ type frontConn struct {
 	// fall short of frontIdleTimeout by more than idleSlack, sparing a
 	// timer update per request.
 	deadline time.Time
+	// ended is when the last request proxied on the fast path ended (zero
+	// after any other answer): the time its metrics took, which also
+	// serves for the idle deadline, sparing a clock reading per request.
+	ended time.Time
 
 	rq  frontReq     // the request being served
 	out http1.Writer // its answer
@@ -275,7 +279,11 @@ func (c *frontConn) serve() {
 	for first := true; ; first = false {
 		if c.br.Buffered() == 0 {
 			if !first {
-				c.idleDeadline(time.Now())
+				now := c.ended
+				if now.IsZero() {
+					now = time.Now()
+				}
+				c.idleDeadline(now)
 			}
 			if _, err := c.br.Peek(1); err != nil {
 				return
@@ -421,7 +429,8 @@ func (c *frontConn) serveOn(pl *pool, setCookie string) (done, keep bool) {
 		return false, false
 	}
 	out := c.s.p.forward(c, t, setCookie, rq.start)
-	pl.metrics.record(out.status, time.Since(rq.start))
+	c.ended = time.Now()
+	pl.metrics.record(out.status, c.ended.Sub(rq.start))
 	pl.release()
 	if out.abort || out.status == statusClientGone {
 		c.bw.Flush()

@@ -28,6 +28,7 @@ func (c *frontConn) headBytes() []byte {
 func (c *frontConn) parse(end int) bool {
 	head, _ := c.br.Peek(end)
 	c.rq.start, c.rq.headLen, c.rq.headGone = time.Now(), end, false
+	c.ended = time.Time{}
 	return http1.ParseRequest(head, &c.rq.Request)
 }
 

@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"errors"
 	"net"
 	"syscall"
 )
@@ -41,15 +40,15 @@ func connFD(nc net.Conn) int {
 func peekFD(fd int) connState {
 	var buf [1]byte
 	for {
-		n, _, err := syscall.Recvfrom(fd, buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		n, errno := peekRecv(fd, buf[:])
 		switch {
-		case n > 0:
+		case errno == 0 && n > 0:
 			return connData
-		case err == nil:
+		case errno == 0:
 			return connClosed // orderly shutdown: EOF
-		case errors.Is(err, syscall.EINTR):
+		case errno == syscall.EINTR:
 			continue
-		case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK):
+		case errno == syscall.EAGAIN || errno == syscall.EWOULDBLOCK:
 			return connOpen
 		default:
 			return connClosed // reset, or another error: it is of no use

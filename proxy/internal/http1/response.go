@@ -27,6 +27,14 @@ type Response struct {
 	HasDate    bool
 	ConnNames  bool // the Connection field names other fields, to drop
 	CloseNamed bool // the Connection field says close (a field named Close is dropped too)
+
+	// fieldsOff and fieldsEnd are where the field lines start and end in
+	// the head (after the status line, before the empty line), and
+	// verbatim reports that they pass on to the client as they are: every
+	// one ends in CRLF and none is dropped (no hop-by-hop field, at most
+	// one Content-Length), so Writer.Head copies them in one piece.
+	fieldsOff, fieldsEnd int
+	verbatim             bool
 }
 
 // Status returns the status code of a response head that starts with a
@@ -65,18 +73,27 @@ func ScanResponse(b []byte, head bool) (Response, error) {
 	}
 	http11 := line[7] == '1'
 	rh.KeepAlive = http11
+	rh.verbatim = true
+	rh.fieldsOff = ls.off
 	var length []byte // the first Content-Length value, trimmed
 	for {
-		line, _, ok := ls.Next()
+		line, off, ok := ls.Next()
 		if !ok {
+			rh.fieldsEnd = off
 			break
+		}
+		if b[off+len(line)] != '\r' {
+			rh.verbatim = false // a bare LF: the client gets CRLF
 		}
 		name, v, ok := CutField(line)
 		if !ok {
 			return rh, ErrMalformed
 		}
-		switch FieldKind(name) {
+		switch kind := FieldKind(name); kind {
+		case KindKeepAlive, KindProxyConnection, KindProxyAuthenticate, KindProxyAuthorization, KindTE, KindUpgrade:
+			rh.verbatim = false
 		case KindConnection:
+			rh.verbatim = false
 			EachToken(v, func(tok []byte) bool {
 				switch {
 				case FoldEq(tok, "close"):
@@ -95,12 +112,14 @@ func ScanResponse(b []byte, head bool) (Response, error) {
 				return rh, ErrMalformed
 			}
 			rh.Chunked = true
+			rh.verbatim = false
 		case KindContentLength:
 			// Repeated lengths must be the same text, as net/http requires.
 			if length != nil {
 				if !bytes.Equal(length, v) {
 					return rh, ErrMalformed
 				}
+				rh.verbatim = false
 				continue
 			}
 			n, ok := ParseLength(v)
@@ -261,6 +280,11 @@ func (w *Writer) Head(b []byte, rh *Response) {
 	bw.WriteString("HTTP/1.1")
 	bw.Write(status[8:])
 	bw.WriteString("\r\n")
+	if rh.verbatim {
+		bw.Write(b[rh.fieldsOff:rh.fieldsEnd])
+		w.chunkIfUnframed(rh)
+		return
+	}
 	var dropNames [][]byte
 	if rh.ConnNames {
 		dropNames = connectionNames(b)
@@ -278,11 +302,16 @@ func (w *Writer) Head(b []byte, rh *Response) {
 		bw.Write(line)
 		bw.WriteString("\r\n")
 	}
+	w.chunkIfUnframed(rh)
+}
+
+// chunkIfUnframed adds the chunked coding to the head of an answer whose
+// body is chunked, or ends with the instance's connection: chunks tell the
+// client where it ends, so its connection lives on.
+func (w *Writer) chunkIfUnframed(rh *Response) {
 	if rh.Length < 0 && rh.Status >= 200 {
-		// A chunked body, or one that ends with the instance's connection:
-		// chunks tell the client where it ends, so its connection lives on.
 		w.chunking = true
-		bw.WriteString("Transfer-Encoding: chunked\r\n")
+		w.W.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 }
 

@@ -70,6 +70,32 @@ func relay(raw []byte, head bool) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// checkVerbatim checks that a head whose fields Writer.Head copies in one
+// piece comes out as the field-by-field copy would write it.
+func checkVerbatim(t *testing.T, raw []byte, head bool) {
+	t.Helper()
+	end := HeadEnd(raw)
+	if end < 0 {
+		return
+	}
+	rh, err := ScanResponse(raw[:end], head)
+	if err != nil || !rh.verbatim {
+		return
+	}
+	write := func(rh Response) string {
+		var out bytes.Buffer
+		w := Writer{W: bufio.NewWriter(&out)}
+		w.Head(raw[:end], &rh)
+		w.W.Flush()
+		return out.String()
+	}
+	slow := rh
+	slow.verbatim = false
+	if got, want := write(rh), write(slow); got != want {
+		t.Fatalf("head of %q copied in one piece as %q, field by field as %q", raw, got, want)
+	}
+}
+
 // seen is an answer as a client reads it with net/http: what is compared.
 type seen struct {
 	Status  int
@@ -137,6 +163,7 @@ func FuzzResponse(f *testing.F) {
 		if end := HeadEnd(raw); end < 0 || Status(raw) < 200 {
 			return // no answer, or an informational one: the caller reads on
 		}
+		checkVerbatim(t, raw, head)
 		got, err := relay(raw, head)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -162,7 +189,14 @@ func FuzzResponse(f *testing.F) {
 // net/http, or a refusal.
 func TestRelay(t *testing.T) {
 	refused := 0
+	verbatim := 0
 	for _, a := range answers {
+		checkVerbatim(t, []byte(a), false)
+		if end := HeadEnd([]byte(a)); end > 0 {
+			if rh, err := ScanResponse([]byte(a)[:end], false); err == nil && rh.verbatim {
+				verbatim++
+			}
+		}
 		got, err := relay([]byte(a), false)
 		if err != nil {
 			refused++
@@ -184,5 +218,8 @@ func TestRelay(t *testing.T) {
 	}
 	if want := 12; refused != want { // the malformed ones, and the one cut short
 		t.Errorf("refused %d answers, want %d", refused, want)
+	}
+	if verbatim == 0 {
+		t.Errorf("no answer's fields were copied in one piece")
 	}
 }
