@@ -221,7 +221,9 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// startHAProxy runs haproxy in front of instance, if it is installed. With
+// startHAProxy runs haproxy in front of instance, if it is installed,
+// adding X-Forwarded-For, -Host and -Proto as the proxy does (so that the
+// instance has the same request to parse from either front). With
 // other set, other is a second server of weight 0, and route gives all the
 // weight to the first ("A") or the second ("B") through haproxy's runtime
 // API on a unix socket.
