@@ -15,33 +15,20 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/internal/awserr"
+	"github.com/bluegreen-go/bluegreen/internal/threshold"
 )
 
 // Comparison says how the value is compared with Threshold: the monitor
 // fires when "value Comparison Threshold" holds.
-type Comparison string
+type Comparison = threshold.Comparison
 
 // Comparisons.
 const (
-	GreaterThan    Comparison = ">"
-	GreaterOrEqual Comparison = ">="
-	LessThan       Comparison = "<"
-	LessOrEqual    Comparison = "<="
+	GreaterThan    = threshold.GreaterThan
+	GreaterOrEqual = threshold.GreaterOrEqual
+	LessThan       = threshold.LessThan
+	LessOrEqual    = threshold.LessOrEqual
 )
-
-func (c Comparison) breaks(v, limit float64) bool {
-	switch c {
-	case GreaterThan:
-		return v > limit
-	case GreaterOrEqual:
-		return v >= limit
-	case LessThan:
-		return v < limit
-	case LessOrEqual:
-		return v <= limit
-	}
-	return false
-}
 
 // Metric is a CloudWatch metric the monitor reads, on green's target group.
 type Metric struct {
@@ -312,7 +299,7 @@ func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegre
 		}
 	}
 	v := results[judged][latest]
-	if m.opts.Comparison.breaks(v, m.opts.Threshold) {
+	if m.opts.Comparison.Breaks(v, m.opts.Threshold) {
 		return bluegreen.Alarmed(bluegreen.Alarm{Name: m.opts.Name,
 			Reason: fmt.Sprintf("green (%s): %s on %s was %s in the period at %s, %s %s",
 				in.Green, what, tg, fmtValue(v), latest.UTC().Format(time.RFC3339), m.opts.Comparison, fmtValue(m.opts.Threshold))}), nil

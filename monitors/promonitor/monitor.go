@@ -106,7 +106,7 @@ func (m *Monitor) Check(ctx context.Context, in bluegreen.MonitorInput) (bluegre
 		switch {
 		case math.IsNaN(s.Value):
 			nan++
-		case m.opts.Comparison.breaks(s.Value, limit):
+		case m.opts.Comparison.Breaks(s.Value, limit):
 			broken = append(broken, s.String())
 		}
 	}

@@ -10,52 +10,23 @@ import (
 	"time"
 
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/internal/threshold"
 )
 
 // Comparison says how a query's value is compared with its limit: the
-// monitor fires when "value Comparison limit" holds.
-type Comparison string
+// monitor fires when "value Comparison limit" holds. A NaN value breaks
+// no limit.
+type Comparison = threshold.Comparison
 
 // Comparisons, as PromQL spells them.
 const (
-	GreaterThan    Comparison = ">"
-	GreaterOrEqual Comparison = ">="
-	LessThan       Comparison = "<"
-	LessOrEqual    Comparison = "<="
-	Equal          Comparison = "=="
-	NotEqual       Comparison = "!="
+	GreaterThan    = threshold.GreaterThan
+	GreaterOrEqual = threshold.GreaterOrEqual
+	LessThan       = threshold.LessThan
+	LessOrEqual    = threshold.LessOrEqual
+	Equal          = threshold.Equal
+	NotEqual       = threshold.NotEqual
 )
-
-// breaks reports whether v breaks the limit under c. NaN breaks nothing.
-func (c Comparison) breaks(v, limit float64) bool {
-	switch c {
-	case GreaterThan:
-		return v > limit
-	case GreaterOrEqual:
-		return v >= limit
-	case LessThan:
-		return v < limit
-	case LessOrEqual:
-		return v <= limit
-	case Equal:
-		return v == limit
-	case NotEqual:
-		return !math.IsNaN(v) && v != limit
-	}
-	return false
-}
-
-func (c Comparison) valid() bool {
-	switch c {
-	case GreaterThan, GreaterOrEqual, LessThan, LessOrEqual, Equal, NotEqual:
-		return true
-	}
-	return false
-}
-
-// ordered reports whether c compares by size, which a limit derived from
-// blue's value needs.
-func (c Comparison) ordered() bool { return c != Equal && c != NotEqual }
 
 // Options configure a Monitor. URL and Query are required.
 type Options struct {
@@ -232,7 +203,7 @@ func (o *Options) validate() (queries, error) {
 	if o.Comparison == "" {
 		o.Comparison = GreaterThan
 	}
-	if !o.Comparison.valid() {
+	if !o.Comparison.Valid() {
 		return q, configError("Comparison", fmt.Sprintf("unknown comparison %q", o.Comparison), "use >, >=, <, <=, == or !=")
 	}
 	if !finite(o.Threshold) {
@@ -252,7 +223,7 @@ func (o *Options) validate() (queries, error) {
 	if o.Blue != nil {
 		b := new(*o.Blue)
 		o.Blue = b
-		if !o.Comparison.ordered() {
+		if !o.Comparison.Ordered() {
 			return q, configError("Blue", fmt.Sprintf("set with Comparison %q", o.Comparison), "compare with blue using >, >=, < or <=")
 		}
 		text := b.Query
