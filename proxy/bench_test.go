@@ -32,40 +32,27 @@ var benchResponse = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset
 // benchUpstream starts an instance that answers every request with
 // benchResponse, and returns its address.
 func benchUpstream(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
+	ln := serveLoopback(b, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 16<<10)
 		for {
-			c, err := ln.Accept()
+			b, err := br.Peek(max(br.Buffered(), 1))
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReaderSize(c, 16<<10)
-				for {
-					b, err := br.Peek(max(br.Buffered(), 1))
-					if err != nil {
-						return
-					}
-					end := http1.HeadEnd(b)
-					if end < 0 {
-						if _, err := br.Peek(len(b) + 1); err != nil {
-							return
-						}
-						continue
-					}
-					br.Discard(end)
-					if _, err := c.Write(benchResponse); err != nil {
-						return
-					}
+			end := http1.HeadEnd(b)
+			if end < 0 {
+				if _, err := br.Peek(len(b) + 1); err != nil {
+					return
 				}
-			}()
+				continue
+			}
+			br.Discard(end)
+			if _, err := c.Write(benchResponse); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 

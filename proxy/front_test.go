@@ -60,21 +60,8 @@ var rawResponses = map[string]string{
 
 func newRawUpstream(t testing.TB) *rawUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &rawUpstream{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	u := &rawUpstream{}
+	u.ln = serveLoopback(t, func(c net.Conn) { u.serve(c) })
 	return u
 }
 

@@ -38,21 +38,8 @@ type scriptUpstream struct {
 
 func newScriptUpstream(t testing.TB) *scriptUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &scriptUpstream{ln: ln, late: make(chan struct{}), lateDone: make(chan struct{})}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	u := &scriptUpstream{late: make(chan struct{}), lateDone: make(chan struct{})}
+	u.ln = serveLoopback(t, func(c net.Conn) { u.serve(c) })
 	return u
 }
 
@@ -362,3 +349,24 @@ func TestHandlerSendsFieldsInOneOrder(t *testing.T) {
 
 // quietLog discards what a server logs.
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// serveLoopback listens on a loopback port and serves every connection on
+// its own goroutine with serve, until the test ends.
+func serveLoopback(t testing.TB, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return ln
+}
