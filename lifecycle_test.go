@@ -285,6 +285,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"empty service", "", rev("web:1"), "service"},
 		{"service with a slash", "../etc", rev("web:1"), "service"},
 		{"revision without a name", "web", bluegreen.Revision{}, "Revision.Name"},
+		{"revision name not UTF-8", "web", bluegreen.Revision{Name: "web:\xa6"}, "Revision.Name"},
 		{"revision spec not JSON", "web", bluegreen.Revision{Name: "web:1", Spec: []byte("{oops")}, "Revision.Spec"},
 	}
 	for _, tt := range starts {

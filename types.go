@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Revision is what the compute backend runs: an ECS task definition and its
@@ -21,6 +22,11 @@ type Revision struct {
 func (r Revision) Validate(field string) error {
 	if strings.TrimSpace(r.Name) == "" {
 		return &ConfigError{Field: field + ".Name", Problem: "empty", Fix: `name the revision, for example "web:42"`}
+	}
+	if !utf8.ValidString(r.Name) {
+		// The name is saved as JSON, which would read it back changed
+		// (U+FFFD for each bad byte) after a crash.
+		return &ConfigError{Field: field + ".Name", Problem: fmt.Sprintf("%q is not valid UTF-8", r.Name), Fix: "name the revision in UTF-8 text"}
 	}
 	if len(r.Spec) > 0 && !json.Valid(r.Spec) {
 		return &ConfigError{Field: field + ".Spec", Problem: "not valid JSON", Fix: "encode the backend-specific body as JSON"}

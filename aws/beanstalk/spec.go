@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bluegreen-go/bluegreen"
 )
@@ -73,6 +74,8 @@ func (s Spec) validate() error {
 	switch {
 	case s.VersionLabel == "":
 		return bad("versionLabel", "empty, and so is the revision's Name", "name the application version to run")
+	case !utf8.ValidString(s.VersionLabel):
+		return bad("versionLabel", fmt.Sprintf("%q is not valid UTF-8", s.VersionLabel), "name the application version in UTF-8 text")
 	case len(s.VersionLabel) > 100:
 		return bad("versionLabel", fmt.Sprintf("%d characters", len(s.VersionLabel)), "use at most 100 characters (Elastic Beanstalk's limit)")
 	case s.SourceBundle != nil && (s.SourceBundle.S3Bucket == "" || s.SourceBundle.S3Key == ""):

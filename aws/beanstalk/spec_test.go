@@ -17,6 +17,7 @@ func TestParseSpec(t *testing.T) {
 		wantErr string // the ConfigError's field
 	}{
 		{"NameOnly", bluegreen.Revision{Name: "v42"}, Spec{VersionLabel: "v42"}, ""},
+		{"NameNotUTF8", bluegreen.Revision{Name: "\xa6"}, Spec{}, "Revision.Spec.versionLabel"},
 		{"Label", bluegreen.Revision{Name: "web:42", Spec: json.RawMessage(`{"versionLabel":"v42"}`)}, Spec{VersionLabel: "v42"}, ""},
 		{"Bundle", bluegreen.Revision{Name: "v1", Spec: json.RawMessage(`{"sourceBundle":{"s3Bucket":"b","s3Key":"k.zip"}}`)},
 			Spec{VersionLabel: "v1", SourceBundle: &SourceBundle{S3Bucket: "b", S3Key: "k.zip"}}, ""},
@@ -58,8 +59,22 @@ func FuzzParseSpec(f *testing.F) {
 			}
 			return
 		}
-		if s.VersionLabel == "" || s.validate() != nil {
+		// CreateApplicationVersion's reference: VersionLabel is 1 to 100 characters.
+		if n := len(s.VersionLabel); n < 1 || n > 100 || s.validate() != nil {
 			t.Fatalf("ParseSpec accepted %q: %+v", spec, s)
+		}
+		// What was accepted, written by encoding/json, reads back the same
+		// without the revision's name to fall back on.
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseSpec(bluegreen.Revision{Spec: b})
+		if err != nil {
+			t.Fatalf("ParseSpec(json.Marshal(%+v)): %v", s, err)
+		}
+		if diff := cmp.Diff(s, back); diff != "" {
+			t.Fatalf("round trip through encoding/json (-first +back):\n%s", diff)
 		}
 	})
 }
