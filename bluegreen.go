@@ -26,6 +26,7 @@ type Deployer struct {
 	active map[string]*Deployment
 
 	metrics deployerMetrics
+	hb      *heartbeat // shared with the Deployers of a release group's members
 }
 
 // New validates cfg and returns a Deployer. An invalid configuration is
@@ -37,6 +38,7 @@ func New(cfg Config) (*Deployer, error) {
 	}
 	cfg = cfg.withDefaults()
 	d := &Deployer{cfg: cfg, steps: steps, log: cfg.Logger, active: map[string]*Deployment{}}
+	d.hb = newHeartbeat(d)
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -202,8 +204,11 @@ func (d *Deployer) begin(ctx context.Context, service, op string) (*run, error) 
 	}
 	d.active[service] = dep
 	d.mu.Unlock()
-	dep.onFinish = func() { d.release(service) }
 	r := &run{d: d, dep: dep, ctx: ctx, service: service, clock: d.cfg.Clock}
+	dep.onFinish = func() {
+		r.endLease()
+		d.release(service)
+	}
 	if err := r.acquire(); err != nil {
 		d.release(service)
 		return nil, err
@@ -239,6 +244,9 @@ func validateService(s string) error {
 		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%d bytes long", len(s)), Fix: "use at most 255 bytes"}
 	case strings.ContainsAny(s, "/\\\x00") || s == "." || s == "..":
 		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%q contains a path separator or NUL", s), Fix: "use letters, digits, '-', '_', '.' and ':'"}
+	case strings.HasPrefix(s, replicaPrefix):
+		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%q begins with %q, which names Deployers' heartbeat records", s, replicaPrefix),
+			Fix: "choose another name"}
 	case strings.HasPrefix(s, groupPrefix):
 		return &ConfigError{Field: "service", Problem: fmt.Sprintf("%q begins with %q, which names release groups' records", s, groupPrefix),
 			Fix: "choose another name; deploy and settle a release group with Deployer.StartGroup and Deployer.ReconcileGroup"}
@@ -264,9 +272,12 @@ func (r *run) acquire() error {
 		if err != nil {
 			return err
 		}
-		now := r.clock.Now()
-		if rec.Lease.HeldByOther(cfg.Owner, now) {
-			ie := &InProgressError{Service: r.service, Holder: rec.Lease.Owner, Expires: rec.Lease.Expires}
+		held, until, err := r.d.leaseHeld(r.ctx, rec, r.clock.Now(), nil)
+		if err != nil {
+			return err
+		}
+		if held {
+			ie := &InProgressError{Service: r.service, Holder: rec.Lease.Owner, Expires: until}
 			if ss.unfinished() {
 				ie.DeploymentID = ss.Deployment.ID
 			}

@@ -229,12 +229,12 @@ func (er *EngineRun) Sleep(d time.Duration) (*EngineCommand, error) {
 			return nil, nil
 		}
 		next := until
-		if renew := r.lastSave.Add(r.d.cfg.LeaseTTL / 3); r.rec.Lease.Owner != "" && renew.Before(next) {
+		if renew, ok := r.renewAt(); ok && renew.Before(next) {
 			next = renew
 		}
 		select {
 		case <-r.clock.After(next.Sub(now)):
-			if r.rec.Lease.Owner != "" && !r.clock.Now().Before(r.lastSave.Add(r.d.cfg.LeaseTTL/3)) {
+			if r.renewDue(r.clock.Now()) && !r.renewByHeartbeat(r.ctx) {
 				if err := r.persist(); err != nil {
 					return nil, unwrapAbort(err)
 				}

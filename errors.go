@@ -238,8 +238,9 @@ type InProgressError struct {
 	DeploymentID string
 	// Holder is the owner of the lease.
 	Holder string
-	// Expires is when the holder's lease expires unless it renews it; zero
-	// for a deployment in flight in this process.
+	// Expires is when the holder's lease expires unless it renews it (or,
+	// for a lease kept by the holder's heartbeat, unless the holder beats
+	// again); zero for a deployment in flight in this process.
 	Expires time.Time
 }
 

@@ -114,6 +114,7 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 	// at the same time interleave their claims instead of the first one
 	// taking everything.
 	pace := min(opts.CheckInterval/time.Duration(2*max(len(names), 1)), time.Second)
+	beats := map[string]time.Time{} // owners' heartbeats, read once a pass
 	for i, name := range names {
 		if ctx.Err() != nil {
 			return nil
@@ -133,7 +134,10 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 			continue // release groups are settled with ReconcileGroup, which needs their members' backends
 		}
 		rec, err := d.cfg.Store.Load(ctx, name)
-		if err != nil || !rec.Unfinished || rec.Lease.HeldByOther(owner, now) {
+		if err != nil || !rec.Unfinished {
+			continue
+		}
+		if held, _, _ := d.leaseHeld(ctx, rec, now, beats); held {
 			continue
 		}
 		dep, err := d.StartReconcile(driveCtx, name)

@@ -412,7 +412,7 @@ func (d *Deployer) planGroup(g Group, withRevisions bool) (*groupPlan, error) {
 			}
 			return nil, err
 		}
-		md := &Deployer{cfg: cfg, steps: steps, log: d.log}
+		md := &Deployer{cfg: cfg, steps: steps, log: d.log, hb: d.hb}
 		for _, h := range cfg.Hooks {
 			for _, s := range h.Stages {
 				md.hooks[s] = append(md.hooks[s], h)
@@ -568,6 +568,9 @@ func levels(ms []*member) [][]*member {
 }
 
 func (gr *groupRun) releaseNames() {
+	for _, r := range gr.runs() {
+		r.endLease()
+	}
 	gr.d.mu.Lock()
 	for _, n := range gr.names {
 		if gr.d.active[n] == gr.dep {
@@ -1018,7 +1021,7 @@ func (gr *groupRun) forceForward(m *member, wanted RollbackInfo) (Result, error)
 	strip := func(r *run) {
 		cfg := r.d.cfg
 		cfg.Hooks, cfg.Monitors = nil, nil
-		r.d = &Deployer{cfg: cfg, steps: r.d.steps, log: r.d.log}
+		r.d = &Deployer{cfg: cfg, steps: r.d.steps, log: r.d.log, hb: r.d.hb}
 		r.monitorErrs, r.inconclusive = nil, nil
 	}
 	strip(gr.g)

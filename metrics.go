@@ -12,7 +12,7 @@ import (
 
 // deployerMetrics are the Deployer's counters, updated as deployments run.
 type deployerMetrics struct {
-	started, adopted, handedOver, conflicts atomic.Int64
+	started, adopted, handedOver, conflicts, heartbeats atomic.Int64
 
 	mu        sync.Mutex
 	outcomes  map[Outcome]int64
@@ -50,13 +50,17 @@ type Metrics struct {
 	// StoreConflicts counts writes refused because another owner had
 	// changed the record: leases lost.
 	StoreConflicts int64 `json:"storeConflicts"`
+	// Heartbeats counts heartbeat records written: one every third of
+	// LeaseTTL while the Deployer drives deployments, however many.
+	Heartbeats int64 `json:"heartbeats"`
 }
 
 // Metrics returns a snapshot of the Deployer's metrics.
 func (d *Deployer) Metrics() Metrics {
 	m := Metrics{InFlight: map[Stage]int{}, Started: d.metrics.started.Load(), Adopted: d.metrics.adopted.Load(),
 		HandedOver: d.metrics.handedOver.Load(), StoreConflicts: d.metrics.conflicts.Load(),
-		Ended: map[Outcome]int64{}, Rollbacks: map[Trigger]int64{}}
+		Heartbeats: d.metrics.heartbeats.Load(),
+		Ended:      map[Outcome]int64{}, Rollbacks: map[Trigger]int64{}}
 	d.mu.Lock()
 	for _, dep := range d.active {
 		m.InFlight[Stage(dep.stage.Load())]++
@@ -110,6 +114,7 @@ func (d *Deployer) WritePrometheus(w io.Writer) error {
 	}
 	series("bluegreen_rollbacks_total", "Rolled-back deployments, by trigger.", "counter", rbs)
 	series("bluegreen_store_conflicts_total", "Writes refused because another owner had changed the record.", "counter", [][2]string{{"", num(m.StoreConflicts)}})
+	series("bluegreen_heartbeats_total", "Heartbeat records written; they keep the leases of all this Deployer's deployments.", "counter", [][2]string{{"", num(m.Heartbeats)}})
 	_, err := io.WriteString(w, b.String())
 	return err
 }

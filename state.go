@@ -173,6 +173,9 @@ type ServiceState struct {
 	// LeaseOwner holds the service's lease until LeaseExpires; empty if free.
 	LeaseOwner   string    `json:"leaseOwner,omitempty"`
 	LeaseExpires time.Time `json:"leaseExpires,omitzero"`
+	// LeaseHeartbeat is set when the owner's heartbeat (see ReplicaKey)
+	// keeps the lease held beyond LeaseExpires.
+	LeaseHeartbeat bool `json:"leaseHeartbeat,omitempty"`
 	// Live is the environment serving production; nil before the first deployment.
 	Live *Environment `json:"live,omitempty"`
 	// Deployment is the deployment in flight, or the last one to finish.
@@ -210,7 +213,7 @@ type DeploymentState struct {
 
 // view returns the public view of a stored record.
 func view(rec driver.Record, s serviceState) ServiceState {
-	v := ServiceState{Service: rec.Service, Version: rec.Version, LeaseOwner: rec.Lease.Owner, LeaseExpires: rec.Lease.Expires, Live: s.Live}
+	v := ServiceState{Service: rec.Service, Version: rec.Version, LeaseOwner: rec.Lease.Owner, LeaseExpires: rec.Lease.Expires, LeaseHeartbeat: rec.Lease.Heartbeat, Live: s.Live}
 	if d := s.Deployment; d != nil {
 		v.Deployment = &DeploymentState{ID: d.ID, Finished: d.Phase.finished(), RollingBack: d.Phase == phaseRollingBack,
 			Stage: d.Stage, Step: d.Step, Blue: d.Blue, Green: d.Green, Adopted: d.Adopted, Routes: d.Routes,

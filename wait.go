@@ -106,10 +106,10 @@ func (k *leaseKeeper) begin() context.Context {
 	return k.ctx
 }
 
-// arm schedules the next renewal, a third of the TTL after the last save.
-// k.mu must be held.
+// arm schedules the next renewal (see renewAt). k.mu must be held.
 func (k *leaseKeeper) arm() {
-	due := max(k.r.lastSave.Add(k.r.d.cfg.LeaseTTL/3).Sub(k.r.clock.Now()), 0)
+	at, _ := k.r.renewAt()
+	due := max(at.Sub(k.r.clock.Now()), 0)
 	if _, ok := k.r.clock.(realClock); ok {
 		if k.timer == nil {
 			k.timer = time.AfterFunc(due, k.fire)
@@ -125,6 +125,10 @@ func (k *leaseKeeper) fire() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.inCall {
+		return
+	}
+	if !k.r.renewDue(k.r.clock.Now()) || k.r.renewByHeartbeat(k.ctx) {
+		k.arm()
 		return
 	}
 	if err := k.r.save(k.ctx); err != nil {
@@ -249,7 +253,7 @@ func (r *run) housekeepingAt(until time.Time) time.Time {
 	if r.monitoring() && r.nextMonitor.Before(next) {
 		next = r.nextMonitor
 	}
-	if renew := r.lastSave.Add(r.d.cfg.LeaseTTL / 3); r.rec.Lease.Owner != "" && renew.Before(next) {
+	if renew, ok := r.renewAt(); ok && renew.Before(next) {
 		next = renew
 	}
 	return next
@@ -263,7 +267,7 @@ func (r *run) housekeeping() error {
 			return err
 		}
 	}
-	if r.rec.Lease.Owner != "" && !now.Before(r.lastSave.Add(r.d.cfg.LeaseTTL/3)) {
+	if r.renewDue(now) && !r.renewByHeartbeat(r.ctx) {
 		return r.persist()
 	}
 	return nil
@@ -348,6 +352,7 @@ func (r *run) save(ctx context.Context) error {
 	rec := r.rec
 	if rec.Lease.Owner != "" {
 		rec.Lease.Expires = now.Add(r.d.cfg.LeaseTTL)
+		rec.Lease.Heartbeat = true
 	}
 	v, err := r.d.cfg.Store.Save(ctx, rec)
 	if err != nil {

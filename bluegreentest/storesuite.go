@@ -155,7 +155,7 @@ func FullRecord(service string) driver.Record {
 	expires := time.Date(2025, 3, 14, 15, 9, 26, 535_897_932, time.UTC)
 	return driver.Record{
 		Service:    service,
-		Lease:      driver.Lease{Owner: "host-1/pid-42/abc123", Expires: expires},
+		Lease:      driver.Lease{Owner: "host-1/pid-42/abc123", Expires: expires, Heartbeat: true},
 		Unfinished: true,
 		State: json.RawMessage(`{"format":1,"live":{"service":"` + service + `","slot":"A","revision":{"name":"web:41","spec":{"image":"web:41","env":{"A":"1"}}}},` +
 			`"deployment":{"id":"d-green","phase":"ROLLING_BACK","steps":[{"green":1,"wait":300000000000},{"green":1000}],"note":"caf\u00e9 \"quoted\" <tag>","ratio":0.125}}`),

@@ -54,10 +54,18 @@ type Lease struct {
 	Owner string `json:"owner,omitempty"`
 	// Expires is when the lease lapses unless its owner renews it.
 	Expires time.Time `json:"expires,omitzero"`
+	// Heartbeat is set when the owner keeps the lease held beyond Expires
+	// with its heartbeat: a record of its own (bluegreen.ReplicaKey) that
+	// it rewrites while it runs, instead of rewriting every record it
+	// holds. Such a lease lapses when both Expires and the heartbeat
+	// record's Expires have passed. Stores keep the field like any other.
+	Heartbeat bool `json:"heartbeat,omitempty"`
 }
 
 // HeldByOther reports whether the lease is held, at now, by an owner other
-// than owner (and so keeps owner out).
+// than owner (and so keeps owner out), by its own expiry alone: a lease
+// kept by a heartbeat can be held beyond it (the Deployer also reads the
+// owner's heartbeat record).
 func (l Lease) HeldByOther(owner string, now time.Time) bool {
 	return l.Owner != "" && l.Owner != owner && now.Before(l.Expires)
 }

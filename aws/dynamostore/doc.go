@@ -14,6 +14,8 @@
 //	body             S  the Deployer's state document, verbatim JSON
 //	leaseOwner       S  the lease holder, if any
 //	leaseExpires     N  when the lease lapses, Unix milliseconds, if any
+//	leaseHeartbeat   BOOL true if the owner's heartbeat keeps the lease beyond
+//	                    leaseExpires (driver.Lease.Heartbeat), absent if not
 //	unfinished       S  the service name, only while a deployment is unfinished
 //	unfinishedShard  S  "0" to "7", a hash of the service name, only while
 //	                    unfinished: the partition key of the index below

@@ -39,6 +39,9 @@ func encodeItem(keyAttr string, rec driver.Record) (map[string]ddbtypes.Attribut
 	if !rec.Lease.Expires.IsZero() {
 		item[attrLeaseExpires] = number(rec.Lease.Expires.UnixMilli())
 	}
+	if rec.Lease.Heartbeat {
+		item[attrLeaseHeartbeat] = &ddbtypes.AttributeValueMemberBOOL{Value: true}
+	}
 	if rec.Unfinished {
 		// Present only while unfinished, so the index on them is sparse.
 		item[attrUnfinished] = &ddbtypes.AttributeValueMemberS{Value: rec.Service}
@@ -98,6 +101,13 @@ func decodeItem(item map[string]ddbtypes.AttributeValue, service string) (driver
 				return driver.Record{}, fmt.Errorf("attribute %q is %q, not milliseconds", attrLeaseExpires, exp.Value)
 			}
 			rec.Lease.Expires = time.UnixMilli(ms).UTC()
+		}
+		if hb, ok := item[attrLeaseHeartbeat]; ok {
+			b, ok := hb.(*ddbtypes.AttributeValueMemberBOOL)
+			if !ok {
+				return driver.Record{}, fmt.Errorf("attribute %q is not a boolean", attrLeaseHeartbeat)
+			}
+			rec.Lease.Heartbeat = b.Value
 		}
 		_, rec.Unfinished = item[attrUnfinished]
 	case "1":

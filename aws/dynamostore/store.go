@@ -40,13 +40,14 @@ type Options struct {
 
 // Attribute names of an item, besides the key.
 const (
-	attrVersion      = "version"
-	attrFormat       = "format"
-	attrBody         = "body"
-	attrLeaseOwner   = "leaseOwner"
-	attrLeaseExpires = "leaseExpires"
-	attrUnfinished   = "unfinished"
-	attrShard        = "unfinishedShard"
+	attrVersion        = "version"
+	attrFormat         = "format"
+	attrBody           = "body"
+	attrLeaseOwner     = "leaseOwner"
+	attrLeaseExpires   = "leaseExpires"
+	attrLeaseHeartbeat = "leaseHeartbeat"
+	attrUnfinished     = "unfinished"
+	attrShard          = "unfinishedShard"
 )
 
 // shards is how many partitions of the unfinished index an unfinished
@@ -97,7 +98,7 @@ func New(o Options) (*Store, error) {
 			Fix: "use 3 to 255 letters, digits, '_', '-' or '.', or leave it empty for \"unfinished\""}
 	}
 	switch o.KeyAttribute {
-	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires, attrUnfinished, attrShard:
+	case attrVersion, attrFormat, attrBody, attrLeaseOwner, attrLeaseExpires, attrLeaseHeartbeat, attrUnfinished, attrShard:
 		return nil, &bluegreen.ConfigError{Field: "dynamostore.Options.KeyAttribute", Problem: fmt.Sprintf("%q is an attribute of the item", o.KeyAttribute),
 			Fix: `use another name, such as "service"`}
 	}
