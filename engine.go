@@ -40,6 +40,7 @@ type run struct {
 
 	lease         *leaseKeeper // renews the lease during long backend calls
 	lastSave      time.Time
+	unsaved       bool // an engine reported a stage or routes not saved yet
 	nextMonitor   time.Time
 	monitorErrs   []int
 	inconclusive  map[string]time.Time // monitors answering inconclusive, since when

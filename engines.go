@@ -114,6 +114,7 @@ func (er *EngineRun) Stage(stage Stage, step int) {
 	}
 	r.stage, r.step = stage, step
 	r.st.Stage, r.st.Step = stage, step
+	r.unsaved = true
 	if stage >= StagePostProductionTrafficShift {
 		r.st.ShiftDone = true
 	}
@@ -137,6 +138,7 @@ func positionKey(stage Stage, step int) int {
 // Traffic reports routes the platform put in force.
 func (er *EngineRun) Traffic(routes Routes) {
 	er.r.st.Routes = routes
+	er.r.unsaved = true
 	rt := routes
 	er.r.emit(Event{Kind: EventTrafficShifted, Routes: &rt, DuringRollback: er.r.rollingBack})
 }
@@ -222,6 +224,13 @@ func (c *EngineCommand) Refuse(why string) {
 // the lease is lost.
 func (er *EngineRun) Sleep(d time.Duration) (*EngineCommand, error) {
 	r := er.r
+	if r.unsaved {
+		// A stage or traffic change the platform made: recorded before
+		// waiting, so that a successor resumes from where it stands.
+		if err := r.persist(); err != nil {
+			return er.stopped(err)
+		}
+	}
 	until := r.clock.Now().Add(d)
 	for {
 		now := r.clock.Now()
@@ -236,7 +245,7 @@ func (er *EngineRun) Sleep(d time.Duration) (*EngineCommand, error) {
 		case <-r.clock.After(next.Sub(now)):
 			if r.renewDue(r.clock.Now()) && !r.renewByHeartbeat(r.ctx) {
 				if err := r.persist(); err != nil {
-					return nil, unwrapAbort(err)
+					return er.stopped(err)
 				}
 			}
 		case c := <-r.dep.cmds:
@@ -256,17 +265,23 @@ func (er *EngineRun) Sleep(d time.Duration) (*EngineCommand, error) {
 		case <-r.ctx.Done():
 			// The caller's context: per Config.OnCancel, a rollback (with a
 			// fresh Context) or the end of following.
-			err := r.canceled()
-			var sig *rollbackSignal
-			if errors.As(err, &sig) {
-				info := sig.info
-				return &EngineCommand{Kind: CommandRollback, Reason: info.Reason, Rollback: &info, c: command{kind: cmdRollback, reply: make(chan error, 1)}, run: r}, nil
-			}
-			if err != nil {
-				return nil, unwrapAbort(err)
+			if err := r.canceled(); err != nil {
+				return er.stopped(err)
 			}
 		}
 	}
+}
+
+// stopped turns what stopped a Sleep into its answer: a rollback command
+// when the caller's context was canceled (even inside a save), else the
+// error.
+func (er *EngineRun) stopped(err error) (*EngineCommand, error) {
+	var sig *rollbackSignal
+	if errors.As(err, &sig) {
+		info := sig.info
+		return &EngineCommand{Kind: CommandRollback, Reason: info.Reason, Rollback: &info, c: command{kind: cmdRollback, reply: make(chan error, 1)}, run: er.r}, nil
+	}
+	return nil, unwrapAbort(err)
 }
 
 // Context returns the context to make the platform's calls with: the

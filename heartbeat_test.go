@@ -219,7 +219,9 @@ func TestHeartbeatReplicaCutOff(t *testing.T) {
 		r2 := mustNew(t, fleetConfig(w, "r2"))
 		const interval = 10 * time.Second
 		done := make(chan error)
-		go func() { done <- r2.Run(runCtx, bluegreen.RunOptions{CheckInterval: interval, OnAdopt: adopted.hook("r2")}) }()
+		go func() {
+			done <- r2.Run(runCtx, bluegreen.RunOptions{CheckInterval: interval, OnAdopt: adopted.hook("r2")})
+		}()
 		time.Sleep(15 * time.Minute)
 		stop()
 		if err := <-done; !errors.Is(err, context.Canceled) {

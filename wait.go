@@ -332,6 +332,7 @@ func (r *run) persist() error {
 	r.stateBuf = r.ss.appendTo(r.stateBuf[:0])
 	r.rec.State = r.stateBuf
 	r.rec.Unfinished = r.ss.unfinished()
+	r.unsaved = false
 	err := r.call(r.d.cfg.Store, "Store.Save", r.save)
 	if err != nil {
 		var sig *rollbackSignal
