@@ -59,8 +59,11 @@ type Config struct {
 	// Retry governs retries of backend calls that fail with a retryable code.
 	Retry RetryPolicy
 	// LeaseTTL is how long a lease lasts without renewal; 1m if zero. The
-	// Deployer renews it at a third of that. A dead owner's lease expires
-	// after LeaseTTL and a later Deployer takes the service over.
+	// Deployer renews all its leases at once, at a third of that, by writing
+	// one heartbeat record (see ReplicaKey), so that a deployment's record
+	// is written only when its state changes. A dead owner's leases expire
+	// LeaseTTL after its last renewal and a later Deployer takes the
+	// service over.
 	LeaseTTL time.Duration
 	// Owner names this Deployer in leases; a name made of the host name, the
 	// process id and a random suffix if empty.

@@ -759,12 +759,13 @@ func checkFleet(c fleetCheck) (rep fleetReport, problems []string) {
 	return rep, problems
 }
 
-// victimLastSave returns when the victim last saved service's record
-// (renewing its lease), in Unix nanoseconds.
+// victimLastSave returns when the victim last renewed service's lease, in
+// Unix nanoseconds: its last save of the record or of its heartbeat (the
+// victim's log holds only its own).
 func victimLastSave(lines []fleetLine, service string) int64 {
 	var last int64
 	for _, l := range lines {
-		if l.Kind == "save" && l.Service == service {
+		if l.Kind == "save" && (l.Service == service || strings.HasPrefix(l.Service, "replica:")) {
 			last = max(last, l.T)
 		}
 	}
