@@ -97,9 +97,27 @@ func (d *Deployer) Run(ctx context.Context, opts RunOptions) error {
 // adoptOrphans claims and resumes the unfinished deployments whose lease
 // is free or lapsed.
 func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lister, opts RunOptions) error {
-	var names []string
-	if err := retryStore(ctx, func() (err error) { names, err = lister.Unfinished(ctx); return err }); err != nil {
+	var listed []driver.Listed
+	if err := retryStore(ctx, func() (err error) { listed, err = lister.Unfinished(ctx); return err }); err != nil {
 		return err
+	}
+	now := d.cfg.Clock.Now()
+	beats := map[string]time.Time{} // owners' heartbeats, read once a pass
+	names := make([]string, 0, len(listed))
+	for _, l := range listed {
+		if d.isActive(l.Service) || strings.HasPrefix(l.Service, groupPrefix) {
+			continue // ours; release groups are settled with ReconcileGroup, which needs their members' backends
+		}
+		// A listing that names a live owner kept by its heartbeat spares
+		// loading the record: in a fleet, most unfinished deployments are
+		// another replica's, alive.
+		if l.Lease.Heartbeat && l.Lease.Owner != "" && l.Lease.Owner != d.cfg.Owner {
+			rec := driver.Record{Service: l.Service, Lease: driver.Lease{Owner: l.Lease.Owner, Heartbeat: true}}
+			if held, _, _ := d.leaseHeld(ctx, rec, now, beats); held {
+				continue
+			}
+		}
+		names = append(names, l.Service)
 	}
 	owner := d.cfg.Owner
 	rank := func(service string) uint64 {
@@ -114,7 +132,6 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 	// at the same time interleave their claims instead of the first one
 	// taking everything.
 	pace := min(opts.CheckInterval/time.Duration(2*max(len(names), 1)), time.Second)
-	beats := map[string]time.Time{} // owners' heartbeats, read once a pass
 	for i, name := range names {
 		if ctx.Err() != nil {
 			return nil
@@ -130,8 +147,8 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 		if opts.MaxDeployments > 0 && d.inFlight() >= opts.MaxDeployments {
 			return nil
 		}
-		if d.isActive(name) || strings.HasPrefix(name, groupPrefix) {
-			continue // release groups are settled with ReconcileGroup, which needs their members' backends
+		if d.isActive(name) {
+			continue
 		}
 		rec, err := d.cfg.Store.Load(ctx, name)
 		if err != nil || !rec.Unfinished {

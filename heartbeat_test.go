@@ -295,3 +295,59 @@ func TestReplicaKey(t *testing.T) {
 		t.Errorf("deploying a service named like a heartbeat record: %v, want a ConfigError on the service", err)
 	}
 }
+
+// TestRunSkipsLiveOwnersWithoutLoading: a replica's adoption passes read
+// the listing and each owner's heartbeat once a pass, and load no record
+// of a deployment whose owner is alive, however many there are.
+func TestRunSkipsLiveOwnersWithoutLoading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 12
+		w := newWorld(nil)
+		for i := range n {
+			w.deployFirst(t, fmt.Sprintf("svc-%02d", i))
+		}
+		cfg := fleetConfig(w, "r1")
+		cfg.BakeTime = 10 * time.Minute
+		r1 := mustNew(t, cfg)
+		var deps []*bluegreen.Deployment
+		for i := range n {
+			s := fmt.Sprintf("svc-%02d", i)
+			dep, err := r1.Start(t.Context(), s, rev(s+":2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps = append(deps, dep)
+		}
+		time.Sleep(3 * time.Minute) // baking: the records' own expiries have passed
+
+		watched := bluegreentest.NewStore(w.store.Inner())
+		cfg2 := fleetConfig(w, "r2")
+		cfg2.Store = watched
+		r2 := mustNew(t, cfg2)
+		ctx, stop := context.WithCancel(t.Context())
+		const interval = 10 * time.Second
+		done := make(chan error)
+		go func() { done <- r2.Run(ctx, bluegreen.RunOptions{CheckInterval: interval}) }()
+		time.Sleep(5 * time.Minute)
+		stop()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+		loads := map[string]int{}
+		for _, c := range watched.CallsOf("Load") {
+			loads[c.Service]++
+		}
+		passes := len(watched.CallsOf("Unfinished"))
+		if diff := cmp.Diff(map[string]int{bluegreen.ReplicaKey("r1"): passes}, loads); diff != "" {
+			t.Errorf("loads over %d adoption passes (-want +got):\n%s", passes, diff)
+		}
+		if got := r2.Metrics().Adopted; got != 0 {
+			t.Errorf("r2 adopted %d deployments of a live owner", got)
+		}
+		for _, dep := range deps {
+			if res, err := dep.Wait(t.Context()); err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
+				t.Errorf("%s: %v %v", dep.Service(), res.Outcome, err)
+			}
+		}
+	})
+}

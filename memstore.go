@@ -55,16 +55,16 @@ func (s *MemoryStore) Save(ctx context.Context, rec driver.Record) (int64, error
 
 // Unfinished returns the services whose record says a deployment is in
 // flight or was left unfinished (driver.Lister).
-func (s *MemoryStore) Unfinished(ctx context.Context) ([]string, error) {
+func (s *MemoryStore) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
+	var out []driver.Listed
 	for name, rec := range s.records {
 		if rec.Unfinished {
-			out = append(out, name)
+			out = append(out, driver.Listed{Service: name, Lease: rec.Lease})
 		}
 	}
 	return out, nil

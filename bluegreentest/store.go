@@ -169,7 +169,7 @@ func saveDetail(rec driver.Record) string {
 // wrapped store (driver.Lister); it fails with bluegreen.CodeFailedPrecondition
 // if the wrapped store cannot list. It is recorded as "Unfinished" and
 // fails on demand like the other operations.
-func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
+func (s *Store) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 	if err := s.record(ctx, Call{Op: "Unfinished"}); err != nil {
 		return nil, err
 	}

@@ -247,17 +247,32 @@ func counterOf(rec driver.Record) (int, bool) {
 }
 
 // listsUnfinished checks a store that implements driver.Lister: it names
-// exactly the services whose record is Unfinished, as they change.
+// exactly the services whose record is Unfinished, as they change, and
+// whatever it says of a lease is the record's.
 func (s *storeSuite) listsUnfinished(t *testing.T) {
 	l, ok := s.s.(driver.Lister)
 	if !ok {
 		t.Skip("the store does not implement driver.Lister")
 	}
+	recs := map[string]driver.Record{}
 	list := func() []string {
 		t.Helper()
-		names, err := l.Unfinished(s.ctx)
+		listed, err := l.Unfinished(s.ctx)
 		if err != nil {
 			t.Fatalf("Unfinished: %v", err)
+		}
+		var names []string
+		for _, e := range listed {
+			names = append(names, e.Service)
+			want := recs[e.Service].Lease
+			switch {
+			case e.Lease.Owner != "" && (e.Lease.Owner != want.Owner || e.Lease.Heartbeat != want.Heartbeat):
+				t.Errorf("Unfinished lists %s with lease %+v, but its record's is %+v", e.Service, e.Lease, want)
+			case e.Lease.Owner == "" && e.Lease != (driver.Lease{}):
+				t.Errorf("Unfinished lists %s with lease %+v: a lease without an owner", e.Service, e.Lease)
+			case !e.Lease.Expires.IsZero() && !e.Lease.Expires.Equal(want.Expires):
+				t.Errorf("Unfinished lists %s with its lease expiring %v, but its record's expires %v", e.Service, e.Lease.Expires, want.Expires)
+			}
 		}
 		slices.Sort(names)
 		return names
@@ -265,9 +280,11 @@ func (s *storeSuite) listsUnfinished(t *testing.T) {
 	if got := list(); len(got) != 0 {
 		t.Errorf("Unfinished of an empty store = %q, want none", got)
 	}
-	recs := map[string]driver.Record{}
 	for _, name := range []string{"api", "web", "worker"} {
 		rec := driver.Record{Service: name, Unfinished: name != "api"}
+		if name == "worker" {
+			rec.Lease = driver.Lease{Owner: "replica-1", Expires: time.UnixMilli(1_700_000_000_000).UTC(), Heartbeat: true}
+		}
 		rec.Version = s.save(t, rec)
 		recs[name] = rec
 	}

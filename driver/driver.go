@@ -88,7 +88,20 @@ type Store interface {
 // services whose record is Unfinished without reading every record (a
 // DynamoDB sparse index, a directory scan of small files).
 type Lister interface {
-	// Unfinished returns the names of the services whose record has
-	// Unfinished set, in no particular order.
-	Unfinished(ctx context.Context) ([]string, error)
+	// Unfinished returns the services whose record has Unfinished set, in
+	// no particular order, each with what the store knows of its lease
+	// without reading the record.
+	Unfinished(ctx context.Context) ([]Listed, error)
+}
+
+// Listed is one unfinished record as a Lister lists it. Lease holds what
+// the store can tell of the record's lease in the same read: a store that
+// fills it in spares an adopter the loading of every record whose owner is
+// alive (the owner's heartbeat says so). An empty Lease means no owner or
+// not known; Expires may be zero (not known) while Owner is set. A listing
+// may lag behind the records (an index that is eventually consistent):
+// adopters load a record before acting on it.
+type Listed struct {
+	Service string `json:"service"`
+	Lease   Lease  `json:"lease,omitzero"`
 }

@@ -105,8 +105,14 @@ func ExampleStore_Unfinished() {
 			log.Fatal(err)
 		}
 	}
-	names, err := store.Unfinished(ctx)
-	fmt.Println(names, err)
+	listed, err := store.Unfinished(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range listed {
+		fmt.Println(l.Service)
+	}
 	// Output:
-	// [batch web] <nil>
+	// batch
+	// web
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +14,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/bluegreen-go/bluegreen"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // maxPages bounds the pages read from one shard of the index: at 1 MB a
@@ -24,7 +26,10 @@ const maxPages = 10000
 // Query per shard of the index (eight, at once), never a Scan, so the cost
 // follows the deployments in flight and not the size of the table. It
 // implements driver.Lister, which Deployer.Run uses to adopt deployments
-// whose owner is gone.
+// whose owner is gone. Each service comes with its lease's owner and
+// heartbeat flag where the index projects them (CreateTableInput's does;
+// a keys-only index from an earlier version lists names only, and
+// Deployer.Run then loads every record it does not drive).
 //
 // The index is eventually consistent: a deployment that just started or
 // finished may be missing or listed for a moment. Callers load each
@@ -33,11 +38,11 @@ const maxPages = 10000
 // listed until they are saved again. A table without the index makes
 // Unfinished fail with bluegreen.CodeFailedPrecondition, naming the index
 // and how to add it.
-func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
+func (s *Store) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
-		names []string
+		names []driver.Listed
 		errs  []error
 	)
 	for shard := range shards {
@@ -55,30 +60,41 @@ func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	slices.SortFunc(names, func(a, b driver.Listed) int { return strings.Compare(a.Service, b.Service) })
+	return slices.CompactFunc(names, func(a, b driver.Listed) bool { return a.Service == b.Service }), nil
 }
 
 // queryShard returns the services of one partition of the index, page by page.
-func (s *Store) queryShard(ctx context.Context, shard string) ([]string, error) {
+func (s *Store) queryShard(ctx context.Context, shard string) ([]driver.Listed, error) {
 	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.opts.Table),
-		IndexName:                 aws.String(s.opts.UnfinishedIndex),
-		KeyConditionExpression:    aws.String("#p = :p"),
-		ProjectionExpression:      aws.String("#k"),
-		ExpressionAttributeNames:  map[string]string{"#p": attrShard, "#k": s.opts.KeyAttribute},
+		TableName:              aws.String(s.opts.Table),
+		IndexName:              aws.String(s.opts.UnfinishedIndex),
+		KeyConditionExpression: aws.String("#p = :p"),
+		// Whatever the index holds: the lease's owner and heartbeat flag
+		// with CreateTableInput's index, the keys alone with a keys-only one.
+		Select:                    ddbtypes.SelectAllProjectedAttributes,
+		ExpressionAttributeNames:  map[string]string{"#p": attrShard},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": &ddbtypes.AttributeValueMemberS{Value: shard}},
 	}
-	var names []string
+	var names []driver.Listed
 	for range maxPages {
 		out, err := s.opts.Client.Query(ctx, in)
 		if err != nil {
 			return nil, s.queryError(err)
 		}
 		for _, item := range out.Items {
-			if k, ok := item[s.opts.KeyAttribute].(*ddbtypes.AttributeValueMemberS); ok && k.Value != "" {
-				names = append(names, k.Value)
+			k, ok := item[s.opts.KeyAttribute].(*ddbtypes.AttributeValueMemberS)
+			if !ok || k.Value == "" {
+				continue
 			}
+			l := driver.Listed{Service: k.Value}
+			if owner, ok := item[attrLeaseOwner].(*ddbtypes.AttributeValueMemberS); ok {
+				l.Lease.Owner = owner.Value
+				if hb, ok := item[attrLeaseHeartbeat].(*ddbtypes.AttributeValueMemberBOOL); ok {
+					l.Lease.Heartbeat = hb.Value
+				}
+			}
+			names = append(names, l)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return names, nil

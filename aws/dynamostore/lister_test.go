@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/dynamostore"
@@ -38,7 +40,7 @@ func TestUnfinishedPaginates(t *testing.T) {
 		}
 	}
 	before := fake.Faults.Calls()
-	got, err := s.Unfinished(t.Context())
+	got, err := names(s.Unfinished(t.Context()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestUnfinishedPaginates(t *testing.T) {
 	if _, err := s.Save(t.Context(), driver.Record{Service: "svc-001", Version: versions["svc-001"]}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.Unfinished(t.Context())
+	got, err = names(s.Unfinished(t.Context()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestUnfinishedOldItems(t *testing.T) {
 		"body": awsfake.S(`{"format":1}`), "unfinished": awsfake.S("web")}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Unfinished(t.Context())
+	got, err := names(s.Unfinished(t.Context()))
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Unfinished with an item of before the index = %v, %v; want nothing", got, err)
 	}
@@ -90,7 +92,7 @@ func TestUnfinishedOldItems(t *testing.T) {
 	if _, err := s.Save(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Unfinished(t.Context()); err != nil || !slices.Equal(got, []string{"web"}) {
+	if got, err := names(s.Unfinished(t.Context())); err != nil || !slices.Equal(got, []string{"web"}) {
 		t.Errorf("Unfinished after it was saved again = %v, %v; want [web]", got, err)
 	}
 }
@@ -173,7 +175,7 @@ func TestCreateTableInputIndex(t *testing.T) {
 		got = append(got, key{aws.ToString(k.AttributeName), string(k.KeyType)})
 	}
 	if diff := cmp.Diff([]key{{"unfinishedShard", "HASH"}, {"pk", "RANGE"}}, got); diff != "" || aws.ToString(gsi.IndexName) != "fleet-orphans" ||
-		gsi.Projection.ProjectionType != "KEYS_ONLY" {
+		gsi.Projection.ProjectionType != "INCLUDE" || !slices.Equal(gsi.Projection.NonKeyAttributes, []string{"leaseOwner", "leaseHeartbeat"}) {
 		t.Errorf("index %s, projection %s, key schema (-want +got):\n%s", aws.ToString(gsi.IndexName), gsi.Projection.ProjectionType, diff)
 	}
 	if _, err := client.CreateTable(t.Context(), in); err != nil {
@@ -184,7 +186,69 @@ func TestCreateTableInputIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, err := s.Unfinished(t.Context()); err != nil || !slices.Equal(got, []string{"batch", "web"}) {
+	if got, err := names(s.Unfinished(t.Context())); err != nil || !slices.Equal(got, []string{"batch", "web"}) {
 		t.Errorf("Unfinished = %v, %v; want [batch web]", got, err)
+	}
+}
+
+// names returns the services of a listing.
+func names(listed []driver.Listed, err error) ([]string, error) {
+	var out []string
+	for _, l := range listed {
+		out = append(out, l.Service)
+	}
+	return out, err
+}
+
+// TestUnfinishedListsOwners: with CreateTableInput's index, each listed
+// service comes with its lease's owner and heartbeat flag (not its expiry,
+// which the index does not hold); with a keys-only index (the layout of
+// earlier versions) with its name alone, and Deployer.Run loads the record.
+func TestUnfinishedListsOwners(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		keysOnly bool
+		want     []driver.Listed
+	}{
+		{"owner and heartbeat projected", false, []driver.Listed{
+			{Service: "api", Lease: driver.Lease{Owner: "replica-1", Heartbeat: true}},
+			{Service: "batch"},
+			{Service: "web", Lease: driver.Lease{Owner: "replica-2"}},
+		}},
+		{"keys only", true, []driver.Listed{{Service: "api"}, {Service: "batch"}, {Service: "web"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := awsfake.NewDynamoDB()
+			client := dynamodb.NewFromConfig(awsfake.Config(awsfake.ServeTest(t, fake)))
+			s, err := dynamostore.New(dynamostore.Options{Client: client, Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := s.CreateTableInput()
+			if tt.keysOnly {
+				in.GlobalSecondaryIndexes[0].Projection = &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly}
+			}
+			if _, err := client.CreateTable(t.Context(), in); err != nil {
+				t.Fatal(err)
+			}
+			expires := time.UnixMilli(1_800_000_000_000)
+			for _, rec := range []driver.Record{
+				{Service: "api", Unfinished: true, Lease: driver.Lease{Owner: "replica-1", Expires: expires, Heartbeat: true}},
+				{Service: "batch", Unfinished: true},
+				{Service: "web", Unfinished: true, Lease: driver.Lease{Owner: "replica-2", Expires: expires}},
+				{Service: "done", Lease: driver.Lease{Owner: "replica-1", Expires: expires, Heartbeat: true}},
+			} {
+				if _, err := s.Save(t.Context(), rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.Unfinished(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Unfinished (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -113,8 +113,8 @@ func isIndexNameRune(r rune) bool {
 // CreateTableInput describes the table the Store expects: a string
 // partition key named KeyAttribute, on-demand capacity, and the sparse
 // global secondary index Options.UnfinishedIndex (partition key
-// unfinishedShard, sort key KeyAttribute, keys only) that Unfinished
-// queries. Pass it to CreateTable, or use it as the template of your
+// unfinishedShard, sort key KeyAttribute, projecting the lease's owner and
+// heartbeat flag) that Unfinished queries. Pass it to CreateTable, or use it as the template of your
 // infrastructure code. To add the index to an existing table, pass its
 // GlobalSecondaryIndexes[0] and AttributeDefinitions to UpdateTable.
 func (s *Store) CreateTableInput() *dynamodb.CreateTableInput {
@@ -133,9 +133,13 @@ func (s *Store) CreateTableInput() *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(attrShard), KeyType: ddbtypes.KeyTypeHash},
 				{AttributeName: key, KeyType: ddbtypes.KeyTypeRange},
 			},
-			// Keys only: lease renewals and state changes of an unfinished
-			// deployment do not write to the index.
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly},
+			// The lease's owner and heartbeat flag, so that an adopter skips
+			// the deployments of live owners without loading them. Not the
+			// expiry or the state: those change at every save, and would
+			// make every save write to the index too; the owner changes
+			// only when a deployment is claimed or given up.
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeInclude,
+				NonKeyAttributes: []string{attrLeaseOwner, attrLeaseHeartbeat}},
 		}},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bluegreen-go/bluegreen/driver"
 	"github.com/bluegreen-go/bluegreen/internal/svcname"
 )
 
@@ -14,12 +15,12 @@ import (
 // deployments whose owner died. It reads the directory and each state file;
 // a state file that cannot be read is reported as an error naming it rather
 // than skipped, since it may hold an unfinished deployment.
-func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
+func (s *Store) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: list %s: %w", s.dir, err)
 	}
-	var out []string
+	var out []driver.Listed
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -33,7 +34,7 @@ func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		if rec.Unfinished {
-			out = append(out, service)
+			out = append(out, driver.Listed{Service: service, Lease: rec.Lease})
 		}
 	}
 	return out, nil
