@@ -250,7 +250,13 @@ func (c *frontConn) serve() {
 			c.s.forget(c)
 			return
 		}
-		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		st := tc.ConnectionState()
+		if challengeOnly(st) {
+			tc.Close()
+			c.s.forget(c)
+			return
+		}
+		if st.NegotiatedProtocol == "h2" {
 			c.s.forget(c)
 			c.s.hand.give(tc)
 			return

@@ -87,10 +87,11 @@ func New(opts Options) (*Proxy, error) {
 		},
 	}
 	if opts.TLS != nil {
-		p.certs = &certStore{certFile: opts.TLS.CertFile, keyFile: opts.TLS.KeyFile}
-		if err := p.certs.load("Options.TLS"); err != nil {
+		certs, err := newCertStore(opts.TLS)
+		if err != nil {
 			return nil, err
 		}
+		p.certs = certs
 	}
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
@@ -174,7 +175,7 @@ func (p *Proxy) Start() error {
 			return fail(fmt.Errorf("proxy: redirect listener: %w", err))
 		}
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		lns = append(lns, listener{"redirect", rl, redirectHandler{port: port}})
+		lns = append(lns, listener{"redirect", rl, p.certs.redirect(port)})
 	}
 	if p.opts.TestAddr != "off" {
 		ln, err := net.Listen("tcp", p.opts.TestAddr)

@@ -168,6 +168,9 @@ func getWith(t *testing.T, c *http.Client, url string) (int, string) {
 
 func TestTLSOptionsValidation(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		tls   TLSOptions
 		field string
@@ -176,6 +179,16 @@ func TestTLSOptionsValidation(t *testing.T) {
 		{TLSOptions{CertFile: "c"}, "Options.TLS.KeyFile"},
 		{TLSOptions{CertFile: filepath.Join(dir, "none"), KeyFile: filepath.Join(dir, "none")}, "Options.TLS"},
 		{TLSOptions{CertFile: "c", KeyFile: "k", RedirectAddr: "80"}, "Options.TLS.RedirectAddr"},
+		{TLSOptions{}, "Options.TLS"},
+		{TLSOptions{ACME: &ACMEOptions{CacheDir: dir}}, "Options.TLS.ACME.Hosts"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"app.example.com"}}}, "Options.TLS.ACME.CacheDir"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"*.example.com"}, CacheDir: dir}}, "Options.TLS.ACME.Hosts[0]"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"app.example.com", "10.0.0.1"}, CacheDir: dir}}, "Options.TLS.ACME.Hosts[1]"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"app.example.com:443"}, CacheDir: dir}}, "Options.TLS.ACME.Hosts[0]"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"https://app.example.com"}, CacheDir: dir}}, "Options.TLS.ACME.Hosts[0]"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"-bad.example.com"}, CacheDir: dir}}, "Options.TLS.ACME.Hosts[0]"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"app.example.com"}, CacheDir: dir, DirectoryURL: "acme.example.com/dir"}}, "Options.TLS.ACME.DirectoryURL"},
+		{TLSOptions{ACME: &ACMEOptions{Hosts: []string{"app.example.com"}, CacheDir: filepath.Join(dir, "file", "sub")}}, "Options.TLS.ACME.CacheDir"},
 	} {
 		_, err := New(Options{TLS: &tt.tls})
 		var ce *bluegreen.ConfigError

@@ -12,7 +12,10 @@
 // from the BLUEGREEN_PROXY_TOKEN environment variable. With -tls-cert and
 // -tls-key the production listener speaks HTTPS (HTTP/1.1 and HTTP/2), and
 // SIGHUP reloads the certificate files without dropping a connection;
-// -redirect-http :80 redirects plain HTTP to it. SIGINT or SIGTERM stops it
+// -redirect-http :80 redirects plain HTTP to it. With -acme-host (one or
+// more, comma-separated) and -acme-cache it gets and renews the hosts'
+// certificates from Let's Encrypt (or the CA of -acme-directory) itself.
+// SIGINT or SIGTERM stops it
 // gracefully: listeners close, requests in flight finish.
 package main
 
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 		shutdown   = fs.Duration("shutdown-timeout", 30*time.Second, "how long a graceful stop waits for requests in flight")
 		hc         = &opts.Defaults.HealthCheck
 		tlsOpts    proxy.TLSOptions
+		acmeOpts   proxy.ACMEOptions
+		acmeHosts  = fs.String("acme-host", "", "comma-separated host names to get certificates for from an ACME CA (Let's Encrypt by default); needs -acme-cache")
 	)
 	fs.StringVar(&opts.Addr, "listen", proxy.DefaultAddr, "production listener address")
 	fs.StringVar(&opts.TestAddr, "test-listen", proxy.DefaultTestAddr, `test listener address, or "off"`)
@@ -76,7 +81,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	fs.StringVar(&opts.Defaults.Sticky.Cookie, "sticky-cookie", "", "cookie keeping clients on one environment during a shift (off if empty)")
 	fs.StringVar(&tlsOpts.CertFile, "tls-cert", "", "PEM certificate file: the production listener speaks HTTPS (reloaded on SIGHUP)")
 	fs.StringVar(&tlsOpts.KeyFile, "tls-key", "", "PEM private key file of -tls-cert")
-	fs.StringVar(&tlsOpts.RedirectAddr, "redirect-http", "", `with -tls-cert, an HTTP listener (such as ":80") redirecting to HTTPS`)
+	fs.StringVar(&tlsOpts.RedirectAddr, "redirect-http", "", `with -tls-cert or -acme-host, an HTTP listener (such as ":80") redirecting to HTTPS (and answering ACME's HTTP-01 challenges)`)
+	fs.StringVar(&acmeOpts.CacheDir, "acme-cache", "", "directory keeping the ACME account key and certificates between runs")
+	fs.StringVar(&acmeOpts.DirectoryURL, "acme-directory", "", "ACME directory URL (default: Let's Encrypt's production directory)")
+	fs.StringVar(&acmeOpts.Email, "acme-email", "", "contact address registered with the ACME CA")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,6 +112,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(*proxy
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if *acmeHosts != "" || acmeOpts.CacheDir != "" || acmeOpts.DirectoryURL != "" || acmeOpts.Email != "" {
+		for h := range strings.SplitSeq(*acmeHosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				acmeOpts.Hosts = append(acmeOpts.Hosts, h)
+			}
+		}
+		tlsOpts.ACME = &acmeOpts
+	}
 	if tlsOpts != (proxy.TLSOptions{}) {
 		opts.TLS = &tlsOpts
 	}
