@@ -67,6 +67,17 @@
 // Options.ErrorRate, implement bluegreen.Monitor: green's 5xx rate over its
 // latest requests, after a minimum count, rolls a bad release back.
 //
+// # HTTPS
+//
+// With Options.TLS the production listener speaks HTTPS: HTTP/1.1 on the
+// front end's fast path, HTTP/2 (by ALPN) through net/http. Its
+// certificate comes from PEM files, read again by ReloadCertificate (the
+// daemon's SIGHUP) without dropping a connection, or from an ACME
+// certificate authority such as Let's Encrypt for named hosts
+// (TLSOptions.ACME, golang.org/x/crypto's autocert), or both. An optional
+// plain listener redirects HTTP to HTTPS and answers ACME's HTTP-01
+// challenges.
+//
 // # In process or as a daemon
 //
 // A Proxy runs inside the deploying program (New, Start, Shutdown), or as a

@@ -81,6 +81,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-log-level", "loud"}, "-log-level"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-token-file", "/nonexistent/token"}, "-token-file"},
+		{[]string{"-acme-host", "app.example.com"}, "Options.TLS.ACME.CacheDir"},
+		{[]string{"-acme-cache", "/tmp/acme"}, "Options.TLS.ACME.Hosts"},
+		{[]string{"-acme-host", "app.example.com,*.example.com", "-acme-cache", "/tmp/acme"}, "Options.TLS.ACME.Hosts[1]"},
 	}
 	for _, tt := range tests {
 		err := run(context.Background(), tt.args, io.Discard, nil)
