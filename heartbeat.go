@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -69,9 +70,12 @@ func ReplicaKey(owner string) string {
 type heartbeat struct {
 	d *Deployer
 
-	mu      sync.Mutex
-	version int64     // of the heartbeat record, as last written
-	until   time.Time // expiry of the last beat written
+	mu      sync.Mutex // held while beating: one beat at a time
+	version int64      // of the heartbeat record, as last written
+	// until is the expiry of the last beat written, in Unix nanoseconds:
+	// read by every deployment at each wake-up, so without the mutex,
+	// which a beat holds across its store call.
+	until atomic.Int64
 	// unheld are leases of deployments that ended unfinished and could not
 	// be turned into leases that lapse on their own (the store failed):
 	// retried at every beat, because the heartbeat would keep them held.
@@ -85,9 +89,10 @@ func newHeartbeat(d *Deployer) *heartbeat {
 // covers returns the time until which the heartbeat is known to keep this
 // Deployer's leases held.
 func (h *heartbeat) covers() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.until
+	if n := h.until.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // renew beats if less than two thirds of LeaseTTL are left on the
@@ -98,7 +103,7 @@ func (h *heartbeat) renew(ctx context.Context) bool {
 	cfg := &h.d.cfg
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.until.Sub(cfg.Clock.Now()) > cfg.LeaseTTL*2/3 {
+	if h.covers().Sub(cfg.Clock.Now()) > cfg.LeaseTTL*2/3 {
 		return true // another deployment beat it just now
 	}
 	key := ReplicaKey(cfg.Owner)
@@ -107,7 +112,8 @@ func (h *heartbeat) renew(ctx context.Context) bool {
 		rec := driver.Record{Service: key, Version: h.version, Lease: driver.Lease{Owner: cfg.Owner, Expires: now.Add(cfg.LeaseTTL)}}
 		v, err := cfg.Store.Save(ctx, rec)
 		if err == nil {
-			h.version, h.until = v, rec.Lease.Expires
+			h.version = v
+			h.until.Store(rec.Lease.Expires.UnixNano())
 			h.d.metrics.heartbeats.Add(1)
 			break
 		}

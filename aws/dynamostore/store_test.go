@@ -59,7 +59,7 @@ func TestItemLayout(t *testing.T) {
 	s, fake := newStore(t, "")
 	state := `{"format":1,"note":"<kept verbatim>"}`
 	rec := driver.Record{Service: "web", Unfinished: true, State: json.RawMessage(state),
-		Lease: driver.Lease{Owner: "host-1/pid-42", Expires: time.UnixMilli(1_700_000_000_123).Add(456 * time.Microsecond)}}
+		Lease: driver.Lease{Owner: "host-1/pid-42", Expires: time.UnixMilli(1_700_000_000_123).Add(456 * time.Microsecond), Heartbeat: true}}
 	if _, err := s.Save(t.Context(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +68,14 @@ func TestItemLayout(t *testing.T) {
 		t.Fatal("no item stored")
 	}
 	want := awsfake.Item{
-		"service":      awsfake.S("web"),
-		"version":      awsfake.N("1"),
-		"format":       awsfake.N("2"),
-		"body":         awsfake.S(state),
-		"leaseOwner":   awsfake.S("host-1/pid-42"),
-		"leaseExpires": awsfake.N("1700000000123"),
-		"unfinished":   awsfake.S("web"),
+		"service":        awsfake.S("web"),
+		"version":        awsfake.N("1"),
+		"format":         awsfake.N("2"),
+		"body":           awsfake.S(state),
+		"leaseOwner":     awsfake.S("host-1/pid-42"),
+		"leaseExpires":   awsfake.N("1700000000123"),
+		"leaseHeartbeat": awsfake.Bool(true),
+		"unfinished":     awsfake.S("web"),
 		// fnv32a("web") % 8: the partition of the unfinished index.
 		"unfinishedShard": awsfake.S("1"),
 	}
@@ -88,7 +89,7 @@ func TestItemLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	item, _ = fake.Item(table, awsfake.Item{"service": awsfake.S("web")})
-	for _, attr := range []string{"leaseOwner", "leaseExpires", "body", "unfinished", "unfinishedShard"} {
+	for _, attr := range []string{"leaseOwner", "leaseExpires", "leaseHeartbeat", "body", "unfinished", "unfinishedShard"} {
 		if _, ok := item[attr]; ok {
 			t.Errorf("%s kept after it was cleared: %v", attr, item)
 		}
@@ -229,6 +230,7 @@ func TestCorruptItems(t *testing.T) {
 		{"version zero", func(it awsfake.Item) { it["version"] = awsfake.N("0") }, `not a positive integer`},
 		{"newer format", func(it awsfake.Item) { it["format"] = awsfake.N("3") }, "reads formats 1 and 2"},
 		{"format missing", func(it awsfake.Item) { delete(it, "format") }, `attribute "format" is missing`},
+		{"lease heartbeat a string", func(it awsfake.Item) { it["format"], it["leaseHeartbeat"] = awsfake.N("2"), awsfake.S("true") }, `attribute "leaseHeartbeat" is not a boolean`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
