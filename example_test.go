@@ -8,6 +8,7 @@ import (
 
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/bluegreentest"
+	"github.com/bluegreen-go/bluegreen/driver"
 )
 
 // The blocking API: Deploy runs the whole deployment and reports progress
@@ -145,4 +146,36 @@ func ExampleNew_invalid() {
 	// Output:
 	// true Config.Shift.Schedule
 	// bluegreen: invalid Config.Shift.Schedule: ends at 50%, never reaching 100% (end the schedule with a step of Green: 1000 (100%))
+}
+
+// An operator's tool tells whether the owner of an unfinished deployment is
+// alive: a lease kept by a heartbeat holds while the owner's heartbeat
+// record, under ReplicaKey, has not expired.
+func ExampleReplicaKey() {
+	ctx := context.Background()
+	store := bluegreen.NewMemoryStore()
+	// What a Deployer whose Config.Owner is "replica-1" writes every third
+	// of its LeaseTTL while it drives deployments.
+	beat := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	if _, err := store.Save(ctx, driver.Record{Service: bluegreen.ReplicaKey("replica-1"),
+		Lease: driver.Lease{Owner: "replica-1", Expires: beat.Add(time.Minute)}}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	for _, owner := range []string{"replica-1", "replica-2"} {
+		rec, err := store.Load(ctx, bluegreen.ReplicaKey(owner))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		alive := rec.Lease.Owner == owner && beat.Add(30*time.Second).Before(rec.Lease.Expires)
+		fmt.Printf("%s (%s): alive %v\n", owner, rec.Service, alive)
+	}
+	// Owners with characters a file name cannot hold get a hash too.
+	fmt.Println(bluegreen.ReplicaKey("host-1/pid-42/abc123"))
+	// Output:
+	// replica-1 (replica:replica-1): alive true
+	// replica-2 (replica:replica-2): alive false
+	// replica:host-1_pid-42_abc123-990b8241
 }
