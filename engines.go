@@ -63,6 +63,28 @@ type EngineSpec struct {
 	Hooks map[Stage][]LifecycleHook
 }
 
+// Position is a place in a deployment's lifecycle: a stage, and for the two
+// production shift stages the step (from 1).
+type Position struct {
+	Stage Stage
+	Step  int
+}
+
+// Positions lists the lifecycle positions a platform passes, in order:
+// every stage once, from RECONCILE_SERVICE to CLEAN_UP, with
+// PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT once per step
+// of Steps. It is the schedule the Deployer's own engine walks, so that an
+// engine reports the same stages in the same order.
+func (s EngineSpec) Positions() []Position {
+	sched := schedule(s.Steps, false)
+	ps := make([]Position, 0, len(sched)+1)
+	ps = append(ps, Position{Stage: StageReconcileService})
+	for _, p := range sched {
+		ps = append(ps, Position{Stage: p.Stage, Step: p.Step})
+	}
+	return ps
+}
+
 // EngineRun is an Engine's handle on one deployment: what to deploy, where
 // to save what it must remember, and how to report what happens. Its
 // methods are called from the goroutine that called Engine.Run.

@@ -40,7 +40,7 @@ type Engine struct {
 type platformDeployment struct {
 	id, service string
 	revision    string
-	pos         int // index of the position reached in positions()
+	pos         int // index of the position reached in EngineSpec.Positions()
 	rollingBack bool
 	done        bluegreen.Outcome
 }
@@ -65,28 +65,6 @@ func (e *Engine) Deployments() map[string]bluegreen.Outcome {
 	return out
 }
 
-type enginePosition struct {
-	stage bluegreen.Stage
-	step  int
-}
-
-// positions lists the stages the platform passes, with the shift's steps.
-func positions(steps []bluegreen.Step) []enginePosition {
-	var ps []enginePosition
-	for _, s := range bluegreen.Stages() {
-		switch s {
-		case bluegreen.StagePreProductionTrafficShift:
-			for i := range steps {
-				ps = append(ps, enginePosition{bluegreen.StagePreProductionTrafficShift, i + 1}, enginePosition{bluegreen.StageProductionTrafficShift, i + 1})
-			}
-		case bluegreen.StageProductionTrafficShift:
-		default:
-			ps = append(ps, enginePosition{s, 0})
-		}
-	}
-	return ps
-}
-
 // Run starts the platform's deployment (or re-attaches to the one the
 // saved state names) and follows it to its end.
 func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
@@ -95,7 +73,7 @@ func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
 		return err
 	}
 	spec := run.Spec()
-	ps := positions(spec.Steps)
+	ps := spec.Positions()
 	stageTime := e.StageTime
 	if stageTime == 0 {
 		stageTime = time.Second
@@ -112,20 +90,20 @@ func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
 			return run.End(bluegreen.OutcomeSucceeded)
 		}
 		p := ps[pos]
-		run.Stage(p.stage, p.step)
+		run.Stage(p.Stage, p.Step)
 		wait := stageTime
-		switch p.stage {
+		switch p.Stage {
 		case bluegreen.StageTestTrafficShift:
 			run.Traffic(bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA), Test: bluegreen.SlotB})
 		case bluegreen.StageProductionTrafficShift:
-			st := spec.Steps[p.step-1]
+			st := spec.Steps[p.Step-1]
 			run.Traffic(bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, st.Green), Test: bluegreen.SlotB})
 			wait = max(st.Wait, stageTime)
 		case bluegreen.StageBakeTime:
 			wait = max(spec.BakeTime, stageTime)
 		}
-		if len(spec.Hooks[p.stage]) > 0 {
-			info, err := run.Hooks(p.stage, p.step, false)
+		if len(spec.Hooks[p.Stage]) > 0 {
+			info, err := run.Hooks(p.Stage, p.Step, false)
 			if err != nil {
 				return err
 			}
@@ -133,7 +111,7 @@ func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
 				return e.rollBack(run, pd, info)
 			}
 		}
-		promotable := p.stage == bluegreen.StageProductionTrafficShift || p.stage == bluegreen.StageBakeTime
+		promotable := p.Stage == bluegreen.StageProductionTrafficShift || p.Stage == bluegreen.StageBakeTime
 		for until := time.Now().Add(wait); time.Now().Before(until); {
 			cmd, err := run.Sleep(time.Until(until))
 			if err != nil {
@@ -143,7 +121,7 @@ func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
 				break
 			}
 			switch {
-			case cmd.Kind == bluegreen.CommandRollback && p.stage < bluegreen.StageCleanUp:
+			case cmd.Kind == bluegreen.CommandRollback && p.Stage < bluegreen.StageCleanUp:
 				cmd.Accept()
 				return e.rollBack(run, pd, cmd.Rollback)
 			case cmd.Kind == bluegreen.CommandPromote && promotable:

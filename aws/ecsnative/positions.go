@@ -5,35 +5,10 @@ import (
 	"github.com/bluegreen-go/bluegreen"
 )
 
-// position is a place in the lifecycle: a stage, and the step for the two
-// production shift stages.
-type position struct {
-	stage bluegreen.Stage
-	step  int
-}
-
-// positions lists the lifecycle's positions in order, with the shift's
-// steps: PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT per step.
-func positions(steps []bluegreen.Step) []position {
-	var ps []position
-	for _, s := range bluegreen.Stages() {
-		switch s {
-		case bluegreen.StagePreProductionTrafficShift:
-			for i := range steps {
-				ps = append(ps, position{bluegreen.StagePreProductionTrafficShift, i + 1}, position{bluegreen.StageProductionTrafficShift, i + 1})
-			}
-		case bluegreen.StageProductionTrafficShift:
-		default:
-			ps = append(ps, position{s, 0})
-		}
-	}
-	return ps
-}
-
 // index returns the index of (stage, step), or -1.
 func (f *follower) index(stage bluegreen.Stage, step int) int {
 	for i, p := range f.positions {
-		if p.stage == stage && p.step == step {
+		if p.Stage == stage && p.Step == step {
 			return i
 		}
 	}
@@ -72,12 +47,12 @@ func (f *follower) report(i int) {
 	for f.at < i {
 		f.at++
 		p := f.positions[f.at]
-		f.run.Stage(p.stage, p.step)
-		switch p.stage {
+		f.run.Stage(p.Stage, p.Step)
+		switch p.Stage {
 		case bluegreen.StageTestTrafficShift:
 			f.run.Traffic(bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA), Test: bluegreen.SlotB})
 		case bluegreen.StageProductionTrafficShift:
-			f.run.Traffic(bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, f.spec.Steps[p.step-1].Green), Test: bluegreen.SlotB})
+			f.run.Traffic(bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, f.spec.Steps[p.Step-1].Green), Test: bluegreen.SlotB})
 		}
 	}
 }

@@ -39,7 +39,7 @@ func (e *Engine) Run(ctx context.Context, run *bluegreen.EngineRun) error {
 		}
 	}
 	f := &follower{e: e, run: run, st: &st, spec: run.Spec(), service: e.serviceName(run.Service()), hooks: map[string]string{}}
-	f.positions = positions(f.spec.Steps)
+	f.positions = f.spec.Positions()
 	f.at = -1
 	if st.ARN == "" {
 		if err := f.start(); err != nil {
@@ -58,7 +58,7 @@ type follower struct {
 	st         *state
 	spec       bluegreen.EngineSpec
 	service    string
-	positions  []position
+	positions  []bluegreen.Position
 	at         int               // index of the last position reported
 	reattached bool              // the first observation starts the report
 	hooks      map[string]string // Lambda hook id -> last status reported
