@@ -351,3 +351,58 @@ func TestRunSkipsLiveOwnersWithoutLoading(t *testing.T) {
 		}
 	})
 }
+
+// TestHeartbeatRetriesALapseItCouldNotWrite: when the store refuses the
+// write that lets a detached deployment's lease lapse on its own, the
+// Deployer tries again at its next beat; without that, its beats for
+// another deployment would keep the detached one held.
+func TestHeartbeatRetriesALapseItCouldNotWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(nil)
+		w.deployFirst(t, "api")
+		w.deployFirst(t, "web")
+		cfg := fleetConfig(w, "r1")
+		cfg.BakeTime = 10 * time.Minute
+		r1 := mustNew(t, cfg)
+		api, err := r1.Start(t.Context(), "api", rev("api:2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		web, err := r1.startCancelable(t, "web", rev("web:2"), 90*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(89 * time.Second)
+		refused := 0
+		w.store.React(func(_ context.Context, c bluegreentest.Call) error {
+			if c.Op == "Save" && c.Service == "web" {
+				refused++
+				return bluegreen.NewError(bluegreen.CodeTransient, errors.New("store unavailable"))
+			}
+			return nil
+		})
+		if _, err := web.Wait(t.Context()); !errors.Is(err, bluegreen.ErrCanceled) {
+			t.Fatalf("web: %v, want it detached", err)
+		}
+		w.store.ClearFaults()
+		if st := state(t, w, "web"); refused == 0 || !st.LeaseHeartbeat {
+			t.Fatalf("after the refused write (%d refused): lease %+v; want it still kept by the heartbeat", refused, st)
+		}
+		// The next beat (within a third of the TTL) retries the write; the
+		// lease then lapses a TTL later, while r1 still beats for api.
+		time.Sleep(cfg.LeaseTTL/3 + cfg.LeaseTTL + time.Second)
+		if st := state(t, w, "web"); st.LeaseHeartbeat {
+			t.Fatalf("lease of the detached deployment still kept by the heartbeat: %+v", st)
+		}
+		rdep, err := mustNew(t, fleetConfig(w, "r2")).StartReconcile(t.Context(), "web")
+		if err != nil {
+			t.Fatalf("r2 settling web while r1 beats for api: %v", err)
+		}
+		if res, err := rdep.Wait(t.Context()); err != nil && !errors.Is(err, bluegreen.ErrRolledBack) {
+			t.Fatalf("r2's Reconcile of web: %v %v", res.Outcome, err)
+		}
+		if res, err := api.Wait(t.Context()); err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
+			t.Fatalf("api: %v %v", res.Outcome, err)
+		}
+	})
+}
