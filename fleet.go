@@ -112,9 +112,8 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 		// loading the record: in a fleet, most unfinished deployments are
 		// another replica's, alive.
 		if l.Lease.Heartbeat && l.Lease.Owner != "" && l.Lease.Owner != d.cfg.Owner {
-			rec := driver.Record{Service: l.Service, Lease: driver.Lease{Owner: l.Lease.Owner, Heartbeat: true}}
-			if held, _, _ := d.leaseHeld(ctx, rec, now, beats); held {
-				continue
+			if until, err := d.heartbeatOf(ctx, l.Lease.Owner, beats); err != nil || now.Before(until) {
+				continue // alive, or unknown for now: looked at again next pass
 			}
 		}
 		names = append(names, l.Service)

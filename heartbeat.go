@@ -219,18 +219,29 @@ func (d *Deployer) leaseHeld(ctx context.Context, rec driver.Record, now time.Ti
 	case !l.Heartbeat:
 		return false, time.Time{}, nil
 	}
-	until, ok := beats[l.Owner]
-	if !ok {
-		hb, err := d.cfg.Store.Load(ctx, ReplicaKey(l.Owner))
-		if err != nil {
-			return true, time.Time{}, wrap(d.cfg.Store, rec.Service, 0, "Store.Load", fmt.Errorf("reading the heartbeat of %s, which holds the lease: %w", l.Owner, err))
-		}
-		if hb.Lease.Owner == l.Owner {
-			until = hb.Lease.Expires
-		}
-		if beats != nil {
-			beats[l.Owner] = until
-		}
+	until, err := d.heartbeatOf(ctx, l.Owner, beats)
+	if err != nil {
+		return true, time.Time{}, wrap(d.cfg.Store, rec.Service, 0, "Store.Load", fmt.Errorf("reading the heartbeat of %s, which holds the lease: %w", l.Owner, err))
 	}
 	return now.Before(until), until, nil
+}
+
+// heartbeatOf returns when owner's heartbeat expires (zero if it has none),
+// from beats if it holds it (a cache, if not nil) or from the store.
+func (d *Deployer) heartbeatOf(ctx context.Context, owner string, beats map[string]time.Time) (time.Time, error) {
+	if until, ok := beats[owner]; ok {
+		return until, nil
+	}
+	hb, err := d.cfg.Store.Load(ctx, ReplicaKey(owner))
+	if err != nil {
+		return time.Time{}, err
+	}
+	var until time.Time
+	if hb.Lease.Owner == owner {
+		until = hb.Lease.Expires
+	}
+	if beats != nil {
+		beats[owner] = until
+	}
+	return until, nil
 }
