@@ -207,9 +207,9 @@ func (c *CA) Validations() []Validation {
 
 // Requests returns how many requests each endpoint has had, refused ones
 // included, so a test can prove a client did (not) contact the CA. The keys
-// are "directory", "newNonce", "newAccount", "newOrder", "revokeCert",
-// "keyChange", "account", "orders", "order", "finalize", "authz",
-// "challenge", "certificate", "terms" and "unknown" (any other URL).
+// are "directory", "newNonce", "newAccount", "newOrder", "account", "order",
+// "finalize", "authz", "challenge", "certificate", "terms", "revoke-cert"
+// and "key-change" (both refused) and "unknown" (any other URL).
 func (c *CA) Requests() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -261,7 +261,6 @@ type (
 	account struct {
 		url, thumb           string
 		key                  crypto.PublicKey
-		orders               []string
 		Status               string   `json:"status"`
 		Contact              []string `json:"contact,omitempty"`
 		TermsOfServiceAgreed bool     `json:"termsOfServiceAgreed"`
@@ -303,10 +302,9 @@ type (
 		Error     *Problem   `json:"error,omitempty"`
 	}
 	certificate struct {
-		acct    *account
-		chain   [][]byte // leaf, intermediate
-		leaf    *x509.Certificate
-		revoked bool
+		acct  *account
+		chain [][]byte // leaf, intermediate
+		leaf  *x509.Certificate
 	}
 )
 
@@ -428,10 +426,14 @@ func (c *CA) routes() *http.ServeMux {
 	})
 	handle("POST /new-account", "newAccount", c.post(byJWK, c.newAccount))
 	handle("POST /new-order", "newOrder", c.post(byKID, c.newOrder))
-	handle("POST /revoke-cert", "revokeCert", c.post(byEither, c.revokeCert))
-	handle("POST /key-change", "keyChange", c.post(byKID, c.keyChange))
+	// Listed in the directory as RFC 8555 requires; autocert never uses
+	// them, and this CA does not offer them.
+	for _, name := range []string{"revoke-cert", "key-change"} {
+		handle("POST /"+name, name, func(r *http.Request) reply {
+			return problem(http.StatusNotImplemented, "malformed", "%s is not offered by this test CA", r.URL.Path).reply()
+		})
+	}
 	handle("POST /acct/{id}", "account", c.post(byKID, c.account))
-	handle("POST /acct/{id}/orders", "orders", c.post(byKID, c.orderList))
 	handle("POST /order/{id}", "order", c.post(byKID, c.order))
 	handle("POST /order/{id}/finalize", "finalize", c.post(byKID, c.finalize))
 	handle("POST /authz/{id}", "authz", c.post(byKID, c.authz))
@@ -456,9 +458,8 @@ func (c *CA) routes() *http.ServeMux {
 type signer int
 
 const (
-	byKID    signer = iota // an account's, named by its URL in the kid header
-	byJWK                  // the one in the jwk header (newAccount)
-	byEither               // revokeCert: the account's or the certificate's
+	byKID signer = iota // an account's, named by its URL in the kid header
+	byJWK               // the one in the jwk header (newAccount)
 )
 
 // post wraps a handler of signed POSTs: the request is authenticated
@@ -475,7 +476,7 @@ func (c *CA) post(by signer, h func(r *http.Request, j *jws, acct *account) repl
 
 // authenticate checks a POST: content type, flattened JWS, supported alg,
 // url header equal to the request URL, jwk or kid as the resource needs, a
-// valid account behind the kid, the signature, and lastly the nonce, which
+// known account behind the kid, the signature, and lastly the nonce, which
 // it consumes.
 func (c *CA) authenticate(r *http.Request, by signer) (*jws, *account, *Problem) {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/jose+json" {
@@ -510,16 +511,12 @@ func (c *CA) authenticate(r *http.Request, by signer) (*jws, *account, *Problem)
 	if j.kid != "" {
 		c.mu.Lock()
 		acct = c.accounts[j.kid]
-		var status string
 		if acct != nil {
-			key, status = acct.key, acct.Status
+			key = acct.key
 		}
 		c.mu.Unlock()
 		if acct == nil {
 			return nil, nil, problem(400, "accountDoesNotExist", "no account %q", j.kid)
-		}
-		if status != statusValid {
-			return nil, nil, problem(401, "unauthorized", "account is %s", status)
 		}
 	}
 	if err := j.verify(key); err != nil {
@@ -608,24 +605,10 @@ func (c *CA) newAccount(r *http.Request, j *jws, _ *account) reply {
 	return jsonReply(201, a).at(a.url)
 }
 
-// account reads the account, or updates its contact or deactivates it.
+// account reads the account (POST-as-GET).
 func (c *CA) account(r *http.Request, j *jws, acct *account) reply {
-	var req struct {
-		Contact *[]string `json:"contact"`
-		Status  string    `json:"status"`
-	}
-	if len(j.payload) != 0 {
-		if p := decode(j.payload, &req); p != nil {
-			return p.reply()
-		}
-		if req.Status != "" && req.Status != statusDeactivated {
-			return malformed("account status can only become deactivated").reply()
-		}
-		if req.Contact != nil {
-			if p := checkContact(*req.Contact); p != nil {
-				return p.reply()
-			}
-		}
+	if p := postAsGet(j); p != nil {
+		return p.reply()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -633,26 +616,7 @@ func (c *CA) account(r *http.Request, j *jws, acct *account) reply {
 	if p != nil {
 		return p.reply()
 	}
-	if req.Contact != nil {
-		a.Contact = *req.Contact
-	}
-	if req.Status != "" {
-		a.Status = req.Status
-	}
 	return jsonReply(200, a).at(a.url)
-}
-
-func (c *CA) orderList(r *http.Request, j *jws, acct *account) reply {
-	if p := postAsGet(j); p != nil {
-		return p.reply()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a, p := find(c.accounts, strings.TrimSuffix(c.url(r), "/orders"), acct)
-	if p != nil {
-		return p.reply()
-	}
-	return jsonReply(200, map[string][]string{"orders": append([]string{}, a.orders...)})
 }
 
 // checkName accepts the DNS names tls-alpn-01 and http-01 can validate.
@@ -724,7 +688,6 @@ func (c *CA) newOrder(r *http.Request, j *jws, acct *account) reply {
 		c.authzs[z.url] = z
 	}
 	c.orders[o.url] = o
-	acct.orders = append(acct.orders, o.url)
 	return jsonReply(201, o).at(o.url)
 }
 
@@ -1037,93 +1000,4 @@ func (c *CA) certificate(r *http.Request, j *jws, acct *account) reply {
 		pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
 	return reply{status: 200, ctype: "application/pem-certificate-chain", body: buf.Bytes()}
-}
-
-// revokeCert revokes a certificate for the account that ordered it or for
-// a request signed by the certificate's own key (RFC 8555 section 7.6).
-func (c *CA) revokeCert(r *http.Request, j *jws, acct *account) reply {
-	var req struct {
-		Certificate string `json:"certificate"`
-		Reason      *int   `json:"reason"`
-	}
-	if p := decode(j.payload, &req); p != nil {
-		return p.reply()
-	}
-	der, err := b64.DecodeString(req.Certificate)
-	if err != nil {
-		return malformed("certificate is not base64url: %v", err).reply()
-	}
-	if rs := req.Reason; rs != nil && (*rs < 0 || *rs > 10 || *rs == 7) {
-		return problem(400, "badRevocationReason", "reason %d", *rs).reply()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var crt *certificate
-	for _, t := range c.certs {
-		if bytes.Equal(t.leaf.Raw, der) {
-			crt = t
-		}
-	}
-	if crt == nil {
-		return problem(404, "malformed", "certificate not issued here").reply()
-	}
-	if acct != nil && crt.acct != acct {
-		return problem(403, "unauthorized", "certificate belongs to another account").reply()
-	}
-	if acct == nil {
-		th1, _ := thumbprint(j.jwk)
-		if th2, _ := thumbprint(crt.leaf.PublicKey); th1 != th2 {
-			return problem(403, "unauthorized", "jwk is not the certificate's key").reply()
-		}
-	}
-	if crt.revoked {
-		return problem(400, "alreadyRevoked", "certificate already revoked").reply()
-	}
-	crt.revoked = true
-	return reply{status: 200}
-}
-
-// keyChange rolls the account over to the key of the inner JWS (RFC 8555
-// section 7.3.5), which must sign {account, oldKey} for the same URL.
-func (c *CA) keyChange(r *http.Request, j *jws, acct *account) reply {
-	inner, p := parseJWS(j.payload)
-	switch {
-	case p != nil:
-		return malformed("inner JWS: %s", p.Detail).reply()
-	case !slices.Contains(algorithms, inner.alg):
-		return problem(400, "badSignatureAlgorithm", "inner JWS alg %q", inner.alg).reply()
-	case inner.jwk == nil || inner.kid != "" || inner.hasNonce || inner.url != j.url:
-		return malformed("inner JWS needs a jwk, no kid or nonce, and the outer url").reply()
-	}
-	if err := inner.verify(inner.jwk); err != nil {
-		return malformed("inner JWS verification error: %v", err).reply()
-	}
-	var req struct {
-		Account string          `json:"account"`
-		OldKey  json.RawMessage `json:"oldKey"`
-	}
-	if p := decode(inner.payload, &req); p != nil {
-		return p.reply()
-	}
-	old, p := parseJWK(req.OldKey)
-	if p != nil {
-		return p.reply()
-	}
-	oldThumb, _ := thumbprint(old)
-	newThumb, err := thumbprint(inner.jwk)
-	if err != nil {
-		return problem(400, "badPublicKey", "%v", err).reply()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if req.Account != acct.url || oldThumb != acct.thumb {
-		return malformed("inner payload must name this account and its current key").reply()
-	}
-	if other := c.byThumb[newThumb]; other != nil {
-		return problem(409, "malformed", "new key belongs to an account").reply().at(other.url)
-	}
-	delete(c.byThumb, acct.thumb)
-	acct.key, acct.thumb = inner.jwk, newThumb
-	c.byThumb[newThumb] = acct
-	return jsonReply(200, acct).at(acct.url)
 }
