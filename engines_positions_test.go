@@ -12,7 +12,9 @@ import (
 // TestEngineSpecPositions: an engine is told every stage once, in order,
 // the two production shift stages once per step.
 func TestEngineSpecPositions(t *testing.T) {
-	s := func(st bluegreen.Stage, step int) bluegreen.Position { return bluegreen.Position{Stage: st, Step: step} }
+	s := func(st bluegreen.Stage, step int) bluegreen.Position {
+		return bluegreen.Position{Stage: st, Step: step}
+	}
 	head := []bluegreen.Position{s(bluegreen.StageReconcileService, 0), s(bluegreen.StagePreScaleUp, 0), s(bluegreen.StageScaleUp, 0),
 		s(bluegreen.StagePostScaleUp, 0), s(bluegreen.StageTestTrafficShift, 0), s(bluegreen.StagePostTestTrafficShift, 0)}
 	tail := []bluegreen.Position{s(bluegreen.StagePostProductionTrafficShift, 0), s(bluegreen.StageBakeTime, 0), s(bluegreen.StageCleanUp, 0)}
