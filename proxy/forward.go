@@ -143,7 +143,7 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 		}
 		return p.lost(s, t, c, setCookie, err), false
 	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.send(); err != nil {
 		return p.lostOrRetry(s, t, c, canRetry, setCookie, err)
 	}
 	c.side = s // for Fill; cleared before c goes back to the pool
@@ -236,6 +236,15 @@ func (p *Proxy) lost(s side, t *target, c *upConn, setCookie string, err error) 
 	}
 	s.fail(http.StatusBadGateway, setCookie)
 	return outcome{status: http.StatusBadGateway}
+}
+
+// send flushes the request and, where it can, waits for the answer in the
+// same step (rawIO.sendThenWait).
+func (c *upConn) send() error {
+	if c.raw == nil {
+		return c.bw.Flush()
+	}
+	return c.raw.sendThenWait(c.flushFn)
 }
 
 // Fill implements http1.Filler: it reads more of the instance's answer

@@ -235,7 +235,24 @@ type frontConn struct {
 
 	rq  frontReq     // the request being served
 	out http1.Writer // its answer
+
+	// Plain TCP connections on Linux are read inside the poller (see
+	// serveRaw); the TLS ones, and elsewhere, through nc.
+	rio       *rawIO
+	stepFn    func() bool
+	inStep    bool     // step is running: a hand-over waits until it returns
+	next      stepNext // what serveRaw does when step returns true
+	headTimed bool     // the partial head buffered has its readHeaderTimeout deadline
 }
+
+// stepNext is what serveRaw does after step.
+type stepNext uint8
+
+const (
+	stepClose    stepNext = iota // the connection is done
+	stepHandOver                 // give it to the net/http server
+	stepBlocking                 // serve the parsed request outside the poller: its body is still coming
+)
 
 // serve serves c's requests until it closes or is handed over.
 func (c *frontConn) serve() {
@@ -282,14 +299,16 @@ func (c *frontConn) serve() {
 	// As net/http: a new connection has readHeaderTimeout to send its
 	// first request, a kept-alive one frontIdleTimeout to start the next.
 	c.setReadDeadline(time.Now().Add(readHeaderTimeout))
+	if c.rio = newRawIO(c.nc); c.rio != nil {
+		c.br.Reset(c.rio)
+		c.bw.Reset(c.rio)
+		c.serveRaw()
+		return
+	}
 	for first := true; ; first = false {
 		if c.br.Buffered() == 0 {
 			if !first {
-				now := c.ended
-				if now.IsZero() {
-					now = time.Now()
-				}
-				c.idleDeadline(now)
+				c.keepAliveDeadline()
 			}
 			if _, err := c.br.Peek(1); err != nil {
 				return
@@ -311,6 +330,101 @@ func (c *frontConn) serve() {
 		}
 		c.state.Store(stateIdle)
 	}
+}
+
+// serveRaw serves c's requests as serve does, reading them inside the
+// poller (rawIO.poll): between two requests on a kept-alive connection it
+// waits for the next without first trying a read that would find nothing,
+// which saves a system call per request.
+func (c *frontConn) serveRaw() {
+	if c.stepFn == nil {
+		c.stepFn = c.step
+	}
+	for {
+		c.next = stepClose
+		c.inStep = true
+		err := c.rio.poll(c.stepFn)
+		c.inStep = false
+		if err != nil {
+			return // closed, or a deadline passed
+		}
+		switch c.next {
+		case stepClose:
+			return
+		case stepHandOver:
+			c.give()
+			return
+		case stepBlocking:
+			if !c.serveRequest() || c.s.shutting.Load() {
+				return
+			}
+			c.state.Store(stateIdle)
+			c.headTimed = false
+		}
+	}
+}
+
+// step reads what the client sent and serves each complete request
+// buffered; it returns false to wait for more, and true, with c.next set,
+// when serveRaw must take over. It runs inside the poller, where reads
+// through c.br never wait: they report errWouldBlock.
+func (c *frontConn) step() bool {
+	for {
+		if n := c.br.Buffered(); n < c.br.Size() {
+			if _, err := c.br.Peek(n + 1); err != nil {
+				return !errors.Is(err, errWouldBlock)
+			}
+		}
+		for c.br.Buffered() > 0 {
+			if c.state.Load() != stateActive && !c.state.CompareAndSwap(stateIdle, stateActive) {
+				return true // closed by Shutdown
+			}
+			n := c.br.Buffered()
+			b, _ := c.br.Peek(n)
+			end := http1.HeadEnd(b)
+			if end <= 0 {
+				if n == c.br.Size() {
+					c.handOver() // too large for the fast path
+					return true
+				}
+				if !c.headTimed {
+					c.setReadDeadline(time.Now().Add(readHeaderTimeout))
+					c.headTimed = true
+				}
+				break
+			}
+			if !c.parse(end) {
+				c.handOver()
+				return true
+			}
+			if c.rq.Length > int64(n-end) {
+				c.next = stepBlocking
+				return true
+			}
+			if !c.serveRequest() || c.s.shutting.Load() || c.handed {
+				return true
+			}
+			c.state.Store(stateIdle)
+			c.headTimed = false
+		}
+		if c.rio.drained() {
+			// Whatever arrives from now on wakes this connection.
+			if c.br.Buffered() == 0 {
+				c.keepAliveDeadline()
+			}
+			return false
+		}
+	}
+}
+
+// keepAliveDeadline gives a kept-alive connection, between two requests,
+// frontIdleTimeout to start the next.
+func (c *frontConn) keepAliveDeadline() {
+	now := c.ended
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c.idleDeadline(now)
 }
 
 // idleSlack is how much shorter than frontIdleTimeout a kept-alive
@@ -361,6 +475,17 @@ func (c *frontConn) readHead() (int, bool) {
 // net/http server.
 func (c *frontConn) handOver() {
 	c.handed = true
+	if c.inStep {
+		// The net/http server could not read the connection before
+		// step returns; serveRaw gives it then.
+		c.next = stepHandOver
+		return
+	}
+	c.give()
+}
+
+// give hands the connection over (see handOver).
+func (c *frontConn) give() {
 	b, _ := c.br.Peek(c.br.Buffered())
 	c.setReadDeadline(time.Time{})
 	pc := &prefixConn{Conn: c.nc, prefix: bytes.Clone(b)}

@@ -16,8 +16,10 @@ type upConn struct {
 	br *bufio.Reader
 	bw *bufio.Writer
 
-	fd   int  // the socket, for peeking without a system call's wrapper; -1 if unknown
-	side side // the request being served, while one is
+	fd      int // the socket, for peeking without a system call's wrapper; -1 if unknown
+	raw     *rawIO
+	flushFn func() error
+	side    side // the request being served, while one is
 
 	idleSince time.Time   // when it was last put back in its pool
 	deadline  time.Time   // the read deadline last set on nc
@@ -86,9 +88,14 @@ func (cp *connPool) get(addr string, fresh bool) (c *upConn, reused bool, strays
 	}
 	br := upReaders.Get().(*bufio.Reader)
 	bw := upWriters.Get().(*bufio.Writer)
-	br.Reset(nc)
-	bw.Reset(nc)
-	c = &upConn{nc: nc, br: br, bw: bw, fd: connFD(nc)}
+	c = &upConn{nc: nc, br: br, bw: bw, fd: connFD(nc), raw: newRawIO(nc), flushFn: bw.Flush}
+	if c.raw != nil {
+		br.Reset(c.raw)
+		bw.Reset(c.raw)
+	} else {
+		br.Reset(nc)
+		bw.Reset(nc)
+	}
 	cp.mu.Lock()
 	if cp.all == nil {
 		cp.all = map[*upConn]struct{}{}
