@@ -370,11 +370,12 @@ func (c *frontConn) serveRaw() {
 // through c.br never wait: they report errWouldBlock.
 func (c *frontConn) step() bool {
 	for {
+		var readErr error
 		if n := c.br.Buffered(); n < c.br.Size() {
-			if _, err := c.br.Peek(n + 1); err != nil {
-				return !errors.Is(err, errWouldBlock)
-			}
+			_, readErr = c.br.Peek(n + 1)
 		}
+		// Serve what is buffered even when the read failed: a client may
+		// send its last request and close its half of the connection.
 		for c.br.Buffered() > 0 {
 			if c.state.Load() != stateActive && !c.state.CompareAndSwap(stateIdle, stateActive) {
 				return true // closed by Shutdown
@@ -407,12 +408,18 @@ func (c *frontConn) step() bool {
 			c.state.Store(stateIdle)
 			c.headTimed = false
 		}
-		if c.rio.drained() {
-			// Whatever arrives from now on wakes this connection.
+		switch {
+		case readErr == nil && !c.rio.drained():
+			continue // the read filled the buffer: there may be more
+		case readErr == nil || errors.Is(readErr, errWouldBlock):
+			// The socket was drained inside this poll: whatever arrives
+			// from now on wakes the connection.
 			if c.br.Buffered() == 0 {
 				c.keepAliveDeadline()
 			}
 			return false
+		default:
+			return true // closed by the client, or failed
 		}
 	}
 }

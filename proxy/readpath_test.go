@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluegreen-go/bluegreen"
+	"github.com/google/go-cmp/cmp"
+)
+
+// gatedUpstream is an instance that reports each request head it reads on
+// heads before it reads the body, holds requests to /gate until release
+// receives, and answers "path:body length".
+type gatedUpstream struct {
+	ln      net.Listener
+	heads   chan string
+	release chan struct{}
+}
+
+func newGatedUpstream(t *testing.T) *gatedUpstream {
+	u := &gatedUpstream{heads: make(chan string, 16), release: make(chan struct{}, 16)}
+	u.ln = serveLoopback(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			u.heads <- req.URL.Path
+			if req.URL.Path == "/gate" {
+				<-u.release
+			}
+			body, _ := io.ReadAll(req.Body)
+			msg := fmt.Sprintf("%s:%d", req.URL.Path, len(body))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+		}
+	})
+	return u
+}
+
+// TestFrontReadsRequestsAsTheyArrive: the front end reads its client
+// connections inside the poller and, after a request, waits for the next
+// without reading first. Whatever the moment a request's bytes arrive
+// (with the head, in pieces, while the previous request is served, after
+// its head went to the instance), every request is answered, in order.
+func TestFrontReadsRequestsAsTheyArrive(t *testing.T) {
+	body := strings.Repeat("b", 20000)
+	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: web\r\n\r\n" }
+	post := "POST /post HTTP/1.1\r\nHost: web\r\nContent-Length: 20000\r\n\r\n"
+	// A step writes to the client connection, or waits until the
+	// instance has read a request head, or lets a gated request go.
+	type step struct{ write, head string }
+	release := step{head: "release"}
+	closeWrite := step{head: "close"}
+	tests := []struct {
+		name  string
+		steps []step
+		want  []string
+	}{
+		{"head in pieces", []step{{write: "GET /a HTTP/1.1\r\nHo"}, {write: "st: web\r\n"}, {write: "\r\n"}, {head: "/a"}},
+			[]string{"/a:0"}},
+		{"next request while one is served", []step{{write: get("/gate")}, {head: "/gate"}, {write: get("/b")}, release, {head: "/b"}},
+			[]string{"/gate:0", "/b:0"}},
+		{"next request in pieces while one is served", []step{{write: get("/gate")}, {head: "/gate"}, {write: "GET /b HT"}, release, {write: "TP/1.1\r\nHost: web\r\n\r\n"}, {head: "/b"}},
+			[]string{"/gate:0", "/b:0"}},
+		{"body after its head went on", []step{{write: post + body[:10000]}, {head: "/post"}, {write: body[10000:] + get("/after")}, {head: "/after"}},
+			[]string{"/post:20000", "/after:0"}},
+		{"body whole, then more", []step{{write: post + body + get("/after")}, {head: "/post"}, {head: "/after"}},
+			[]string{"/post:20000", "/after:0"}},
+		{"last requests, then the client's half closed", []step{{write: get("/a") + get("/b")}, closeWrite, {head: "/a"}, {head: "/b"}},
+			[]string{"/a:0", "/b:0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newGatedUpstream(t)
+			p := startProxy(t, Options{})
+			mustSetup(t, p, []string{up.ln.Addr().String()}, nil, bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)})
+			c, err := net.DialTimeout("tcp", p.Addr(), testTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(testTimeout))
+			for _, s := range tt.steps {
+				switch {
+				case s == release:
+					up.release <- struct{}{}
+				case s == closeWrite:
+					if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+						t.Fatal(err)
+					}
+				case s.write != "":
+					if _, err := io.WriteString(c, s.write); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					select {
+					case h := <-up.heads:
+						if h != s.head {
+							t.Fatalf("instance read %s, want %s", h, s.head)
+						}
+					case <-time.After(testTimeout):
+						t.Fatalf("instance never read %s", s.head)
+					}
+				}
+			}
+			br := bufio.NewReader(c)
+			var got []string
+			for range tt.want {
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("after %q: %v", got, err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				got = append(got, string(b))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
