@@ -50,6 +50,14 @@
 // server. Requests to https instances, and every request when
 // Options.Transport is set, go through httputil.ReverseProxy.
 //
+// On Linux the fast path reads and writes plain TCP sockets with raw
+// system calls under Go's poller (syscall.RawConn), as an event loop
+// would: it waits for a client's next request, and for an instance's
+// answer, without first trying a read that finds nothing, and its calls
+// never count as blocking ones for the scheduler. Deadlines, Close and
+// Shutdown work as on net.Conn; TLS connections and other systems use
+// net.Conn itself.
+//
 // Both paths forward the same request: hop-by-hop fields (and those the
 // Connection field names) removed, X-Forwarded-For, -Host and -Proto set
 // as httputil.ProxyRequest.SetXForwarded sets them, the client's Host

@@ -332,6 +332,10 @@ func (c *frontConn) serve() {
 	}
 }
 
+// errWouldBlock is what a read inside rawIO.poll returns when the socket
+// holds nothing.
+var errWouldBlock = errors.New("proxy: nothing to read yet")
+
 // serveRaw serves c's requests as serve does, reading them inside the
 // poller (rawIO.poll): between two requests on a kept-alive connection it
 // waits for the next without first trying a read that would find nothing,

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -44,10 +43,6 @@ type rawIO struct {
 	sendErr  error
 	sendWait func(uintptr) bool
 }
-
-// errWouldBlock is what a read inside poll returns when the socket holds
-// nothing.
-var errWouldBlock = errors.New("proxy: nothing to read yet")
 
 // newRawIO returns raw I/O for nc, or nil when nc is not a TCP connection.
 func newRawIO(nc net.Conn) *rawIO {
