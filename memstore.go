@@ -53,6 +53,26 @@ func (s *MemoryStore) Save(ctx context.Context, rec driver.Record) (int64, error
 	return rec.Version, nil
 }
 
+// Delete removes the record of service if the stored version is still
+// version (driver.Deleter).
+func (s *MemoryStore) Delete(ctx context.Context, service string, version int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if version < 1 {
+		return NewError(CodeInvalid, &ConfigError{Field: "version", Problem: fmt.Sprintf("%d is not a stored version", version),
+			Fix: "pass the version Save returned"})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.records[service].Version
+	if cur != version {
+		return NewError(CodeConflict, fmt.Errorf("memory store: %s is at version %d, not %d", service, cur, version))
+	}
+	delete(s.records, service)
+	return nil
+}
+
 // Unfinished returns the services whose record says a deployment is in
 // flight or was left unfinished (driver.Lister).
 func (s *MemoryStore) Unfinished(ctx context.Context) ([]driver.Listed, error) {

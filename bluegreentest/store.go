@@ -183,6 +183,25 @@ func (s *Store) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 	return l.Unfinished(ctx)
 }
 
+// Delete removes service's record from the wrapped store
+// (driver.Deleter); it fails with bluegreen.CodeFailedPrecondition if the
+// wrapped store cannot remove records. It is recorded as "Delete" and fails
+// on demand like the other operations, but does not count towards an
+// armed crash, which counts saves.
+func (s *Store) Delete(ctx context.Context, service string, version int64) error {
+	if err := s.record(ctx, Call{Op: "Delete", Service: service}); err != nil {
+		return err
+	}
+	if err := s.checkCrashed("Delete"); err != nil {
+		return err
+	}
+	d, ok := s.inner.(driver.Deleter)
+	if !ok {
+		return bluegreen.NewError(bluegreen.CodeFailedPrecondition, fmt.Errorf("bluegreentest: the wrapped %T cannot remove records", s.inner))
+	}
+	return d.Delete(ctx, service, version)
+}
+
 // State returns the Deployer's view of service as the wrapped store holds
 // it (bluegreen.ReadState over Inner), failing the test helper's caller
 // with an error if it cannot be read.

@@ -42,6 +42,10 @@ import (
 //   - Services are independent.
 //   - A store that implements driver.Lister lists exactly the services
 //     whose record is Unfinished.
+//   - A store that implements driver.Deleter removes a record at its
+//     stored version only: a stale version, a record that is gone and a
+//     version below 1 remove nothing (a conflict for the first two), and a
+//     removed record can be created again from version 0.
 func TestStore(t *testing.T, newStore func(t *testing.T) bluegreen.Store) {
 	t.Helper()
 	tests := []struct {
@@ -57,6 +61,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) bluegreen.Store) {
 		{"CanceledContext", (*storeSuite).canceledContext},
 		{"ServicesAreIndependent", (*storeSuite).servicesAreIndependent},
 		{"ListsUnfinished", (*storeSuite).listsUnfinished},
+		{"DeletesAtItsVersion", (*storeSuite).deletesAtItsVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,4 +326,46 @@ func (s *storeSuite) servicesAreIndependent(t *testing.T) {
 	}
 	s.check(t, web)
 	s.check(t, api)
+}
+
+func (s *storeSuite) deletesAtItsVersion(t *testing.T) {
+	d, ok := s.s.(driver.Deleter)
+	if !ok {
+		t.Skip("the store does not implement driver.Deleter")
+	}
+	rec := driver.Record{Service: "replica:a", Lease: driver.Lease{Owner: "a", Expires: time.UnixMilli(1_700_000_000_000)}}
+	v1 := s.save(t, rec)
+	rec.Version = v1
+	rec.Version = s.save(t, rec)
+	other := driver.Record{Service: "web"}
+	other.Version = s.save(t, other)
+
+	for _, bad := range []struct {
+		version  int64
+		conflict bool
+	}{{v1, true}, {rec.Version + 1, true}, {0, false}, {-1, false}} {
+		err := d.Delete(s.ctx, rec.Service, bad.version)
+		if err == nil {
+			t.Fatalf("Delete at version %d of a record at version %d succeeded", bad.version, rec.Version)
+		}
+		if got := bluegreen.ErrorCode(err) == bluegreen.CodeConflict; got != bad.conflict {
+			t.Errorf("Delete at version %d: %v; conflict = %v, want %v", bad.version, err, got, bad.conflict)
+		}
+		s.check(t, rec)
+	}
+	if err := d.Delete(s.ctx, rec.Service, rec.Version); err != nil {
+		t.Fatalf("Delete at the stored version: %v", err)
+	}
+	s.check(t, driver.Record{Service: rec.Service})
+	s.check(t, other)
+	if err := d.Delete(s.ctx, rec.Service, rec.Version); bluegreen.ErrorCode(err) != bluegreen.CodeConflict {
+		t.Errorf("Delete of a record that is gone: %v, want a conflict", err)
+	}
+	again := driver.Record{Service: rec.Service, Lease: driver.Lease{Owner: "b", Expires: time.UnixMilli(1_700_000_060_000)}}
+	if v := s.save(t, again); v < 1 {
+		t.Errorf("Save of a removed record from version 0 returned version %d", v)
+	} else {
+		again.Version = v
+		s.check(t, again)
+	}
 }

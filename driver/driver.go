@@ -94,6 +94,21 @@ type Lister interface {
 	Unfinished(ctx context.Context) ([]Listed, error)
 }
 
+// Deleter is an optional interface of Store for stores that can remove a
+// record. The Deployer removes only its own heartbeat record
+// (bluegreen.ReplicaKey), once it drives no deployment, so that Deployers
+// that come and go (a process per deployment, each with an Owner of its
+// own) leave no record behind; deployments' records are never removed.
+type Deleter interface {
+	// Delete removes the record of service if the stored version is still
+	// version (at least 1). If it differs, or there is no record, it
+	// removes nothing and returns an error for which
+	// bluegreen.ErrorCode(err) is bluegreen.CodeConflict. A removed
+	// record starts again at version 0, so versions repeat: remove only a
+	// record that nobody else writes.
+	Delete(ctx context.Context, service string, version int64) error
+}
+
 // Listed is one unfinished record as a Lister lists it. Lease holds what
 // the store can tell of the record's lease in the same read: a store that
 // fills it in spares an adopter the loading of every record whose owner is
