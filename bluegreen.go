@@ -207,10 +207,10 @@ func (d *Deployer) begin(ctx context.Context, service, op string) (*run, error) 
 	r := &run{d: d, dep: dep, ctx: ctx, service: service, clock: d.cfg.Clock}
 	dep.onFinish = func() {
 		r.endLease()
-		d.release(service)
+		d.release(ctx, service)
 	}
 	if err := r.acquire(); err != nil {
-		d.release(service)
+		d.release(ctx, service)
 		return nil, err
 	}
 	d.metrics.started.Add(1)
@@ -224,14 +224,20 @@ func (r *run) abandon(err error) error {
 	if perr := r.persist(); perr != nil {
 		err = errors.Join(err, unwrapAbort(perr))
 	}
-	r.d.release(r.service)
+	r.d.release(r.ctx, r.service)
 	return err
 }
 
-func (d *Deployer) release(service string) {
+// release forgets service in this process; the heartbeat retires when it
+// was the last deployment driven.
+func (d *Deployer) release(ctx context.Context, service string) {
 	d.mu.Lock()
 	delete(d.active, service)
+	idle := len(d.active) == 0
 	d.mu.Unlock()
+	if idle {
+		d.hb.retire(ctx)
+	}
 }
 
 // validateService refuses names that would be ambiguous or unsafe as keys

@@ -577,7 +577,11 @@ func (gr *groupRun) releaseNames() {
 			delete(gr.d.active, n)
 		}
 	}
+	idle := len(gr.d.active) == 0
 	gr.d.mu.Unlock()
+	if idle {
+		gr.d.hb.retire(gr.g.ctx)
+	}
 	for _, m := range gr.members {
 		select {
 		case <-m.dep.done:

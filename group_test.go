@@ -632,3 +632,27 @@ func ExampleDeployer_DeployGroup() {
 	// orders-migrate SUCCEEDED migrate:7
 	// orders-api SUCCEEDED api:7
 }
+
+// TestGroupRetiresHeartbeat: a release group long enough for its Deployer
+// to beat (the members' Deployers share its heartbeat) leaves no heartbeat
+// record behind once it ends.
+func TestGroupRetiresHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := newGroupWorld(t, true, nil)
+		d := gw.deployer(t, "owner", func(c *bluegreen.Config) { c.LeaseTTL = time.Minute })
+		gw.web.store.Reset()
+		if _, err := d.DeployGroup(t.Context(), gw.group(func(g *bluegreen.Group) { g.BakeTime = 10 * time.Minute })); err != nil {
+			t.Fatal(err)
+		}
+		key := bluegreen.ReplicaKey("owner")
+		if beats := savesOf(gw.web.store)[key]; beats == 0 {
+			t.Fatalf("the group's Deployer never beat over a 10-minute bake")
+		}
+		if got := len(gw.web.store.CallsOf("Delete")); got != 1 {
+			t.Errorf("%d deletes of the heartbeat record, want 1", got)
+		}
+		if rec, err := gw.web.store.Inner().Load(t.Context(), key); err != nil || rec.Version != 0 {
+			t.Errorf("heartbeat record after the group: version %d, %v; want none", rec.Version, err)
+		}
+	})
+}

@@ -136,6 +136,38 @@ func (h *heartbeat) renew(ctx context.Context) bool {
 	return true
 }
 
+// retire deletes the heartbeat record once this Deployer drives no
+// deployment, when the store can delete (driver.Deleter): Deployers come
+// and go (a process per deployment, each with an Owner of its own), and
+// each would otherwise leave its record behind for good. Nothing refers to
+// it then: every lease this Deployer took was given up or made to lapse
+// on its own (a lease left unheld keeps it). A deployment that begins
+// meanwhile holds its lease by its own expiry until its first beat, which
+// writes the record anew.
+func (h *heartbeat) retire(ctx context.Context) {
+	del, ok := h.d.cfg.Store.(driver.Deleter)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.version == 0 || len(h.unheld) > 0 || h.d.inFlight() > 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.d.cfg.LeaseTTL/3)
+	defer cancel()
+	key := ReplicaKey(h.d.cfg.Owner)
+	err := del.Delete(ctx, key, h.version)
+	if err != nil && ErrorCode(err) != CodeConflict {
+		h.d.log.WarnContext(ctx, "heartbeat record not deleted; it is written again at the next beat", "key", key, "error", err.Error())
+		return
+	}
+	// Deleted, or changed by another Deployer of the same owner name:
+	// either way the next beat starts from what is stored.
+	h.version = 0
+	h.until.Store(0)
+}
+
 // leaveUnheld records that the lease in rec could not be made to lapse on
 // its own, so that the loop tries again.
 func (h *heartbeat) leaveUnheld(rec driver.Record) {

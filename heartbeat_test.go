@@ -406,3 +406,110 @@ func TestHeartbeatRetriesALapseItCouldNotWrite(t *testing.T) {
 		}
 	})
 }
+
+// saveOnly is a Store that cannot delete records.
+type saveOnly struct{ bluegreen.Store }
+
+// TestHeartbeatRecordRetires: a Deployer deletes its heartbeat record when
+// its last deployment ends, so that Deployers that come and go leave no
+// record behind; not while another deployment is driven, not when the
+// store cannot delete, and a failed delete is only logged: the next
+// deployment beats over the record left and retires it.
+func TestHeartbeatRecordRetires(t *testing.T) {
+	tests := []struct {
+		name       string
+		bake       time.Duration
+		allAtOnce  bool            // no step waits
+		starts     []time.Duration // one deployment each, started this long after the first
+		saveOnly   bool            // the store cannot delete
+		failDelete bool            // the first delete fails
+		// wantKept: the heartbeat record is still stored at the end.
+		wantKept    bool
+		wantDeletes int
+	}{
+		{name: "one long deployment", bake: 10 * time.Minute, starts: []time.Duration{0}, wantDeletes: 1},
+		{name: "short deployment: never beats", bake: time.Second, allAtOnce: true, starts: []time.Duration{0}},
+		{name: "overlapping deployments: after the last", bake: 10 * time.Minute, starts: []time.Duration{0, 5 * time.Minute}, wantDeletes: 1},
+		{name: "store cannot delete", bake: 10 * time.Minute, starts: []time.Duration{0}, saveOnly: true, wantKept: true},
+		{name: "delete fails", bake: 10 * time.Minute, starts: []time.Duration{0}, failDelete: true, wantKept: true, wantDeletes: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(nil)
+				key := bluegreen.ReplicaKey("r1")
+				services := make([]string, len(tt.starts))
+				for i := range services {
+					services[i] = fmt.Sprintf("svc-%d", i)
+					w.deployFirst(t, services[i])
+				}
+				w.store.Reset()
+				if tt.failDelete {
+					var failed atomic.Bool
+					w.store.React(func(_ context.Context, c bluegreentest.Call) error {
+						if c.Op == "Delete" && !failed.Swap(true) {
+							return bluegreen.NewError(bluegreen.CodeTransient, errors.New("throttled"))
+						}
+						return nil
+					})
+				}
+				stored := func() bool {
+					rec, err := w.store.Inner().Load(context.Background(), key)
+					if err != nil {
+						t.Error(err)
+					}
+					return rec.Version > 0
+				}
+				cfg := fleetConfig(w, "r1")
+				cfg.BakeTime = tt.bake
+				var ids atomic.Int64
+				cfg.NewID = func() string { return fmt.Sprintf("d%02d", ids.Add(1)) }
+				if tt.allAtOnce {
+					cfg.Shift = bluegreen.AllAtOnce()
+				}
+				if tt.saveOnly {
+					cfg.Store = saveOnly{w.store}
+				}
+				d := mustNew(t, cfg) // drives them all: the record outlives all but the last
+				begin := time.Now()
+				var wg sync.WaitGroup
+				storedAtEnd := make([]bool, len(tt.starts))
+				for i, at := range tt.starts {
+					wg.Go(func() {
+						time.Sleep(at - time.Since(begin))
+						res, err := d.Deploy(t.Context(), services[i], rev(services[i]+":2"))
+						if err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
+							t.Errorf("%s: %v %v", services[i], res.Outcome, err)
+						}
+						storedAtEnd[i] = stored()
+					})
+				}
+				wg.Wait()
+				for i := range len(tt.starts) - 1 {
+					if !storedAtEnd[i] {
+						t.Errorf("%s ended while another deployment was driven, and the heartbeat record went with it", services[i])
+					}
+				}
+				beats := savesOf(w.store)[key]
+				if tt.allAtOnce && tt.bake < cfg.LeaseTTL/3 && beats > 0 {
+					t.Errorf("a deployment shorter than a third of the TTL beat %d times", beats)
+				}
+				if got := len(w.store.CallsOf("Delete")); got != tt.wantDeletes {
+					t.Errorf("%d deletes, want %d (after %d beats)", got, tt.wantDeletes, beats)
+				}
+				if got := stored(); got != tt.wantKept {
+					t.Errorf("heartbeat record stored at the end: %v, want %v", got, tt.wantKept)
+				}
+				if !tt.failDelete {
+					return
+				}
+				if res, err := d.Deploy(t.Context(), services[0], rev(services[0]+":3")); err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
+					t.Fatalf("next deployment: %v %v", res.Outcome, err)
+				}
+				if stored() {
+					t.Errorf("after the next deployment, the heartbeat record is still stored")
+				}
+			})
+		})
+	}
+}

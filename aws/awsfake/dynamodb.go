@@ -216,6 +216,7 @@ func (d *DynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"DescribeTable": d.describeTable,
 		"GetItem":       d.getItem,
 		"PutItem":       d.putItem,
+		"DeleteItem":    d.deleteItem,
 		"Query":         d.query,
 	}[op]
 	if !ok {

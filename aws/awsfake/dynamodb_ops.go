@@ -228,7 +228,18 @@ func (d *DynamoDB) putItem(body []byte) (any, *ddbError) {
 	return d.write(in.ddbWriteInput, in.Item, false, func(Item) (Item, *ddbError) { return in.Item, nil })
 }
 
-// write serves PutItem, the one write operation an adapter calls: it
+func (d *DynamoDB) deleteItem(body []byte) (any, *ddbError) {
+	var in struct {
+		Key Item
+		ddbWriteInput
+	}
+	if err := ddbDecode(body, &in); err != nil {
+		return nil, err
+	}
+	return d.write(in.ddbWriteInput, in.Key, true, func(Item) (Item, *ddbError) { return nil, nil })
+}
+
+// write serves PutItem and DeleteItem, the write operations adapters call: it
 // finds the item by the key attributes of keyed (a Key parameter if isKey,
 // else the new item), checks the condition against it, and stores what
 // next returns.

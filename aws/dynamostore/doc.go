@@ -34,7 +34,15 @@
 // earlier versions of this package lack unfinishedShard and are listed
 // once a Deployer saves them again. The IAM policy needs dynamodb:Query on
 // the index (arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE/index/*) in
-// addition to GetItem and PutItem on the table.
+// addition to GetItem, PutItem and DeleteItem on the table.
+//
+// # Heartbeat records
+//
+// A Deployer writes one heartbeat record of its own (bluegreen.ReplicaKey)
+// while it drives deployments, and deletes it (Delete: one DeleteItem,
+// conditioned on the version it last wrote) once it drives none, so that
+// Deployers that come and go, each with an Owner of its own, leave no items
+// behind.
 //
 // # Compare-and-swap
 //

@@ -20,6 +20,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Options configure a Store.
@@ -210,6 +211,35 @@ func (s *Store) Save(ctx context.Context, rec driver.Record) (int64, error) {
 		return 0, s.apiError("save", rec.Service, err)
 	}
 	return rec.Version + 1, nil
+}
+
+// Delete removes the record of service if the stored version is still
+// version, with one conditional DeleteItem (driver.Deleter). The Deployer
+// removes only its heartbeat record this way.
+func (s *Store) Delete(ctx context.Context, service string, version int64) error {
+	switch {
+	case service == "":
+		return bluegreen.NewError(bluegreen.CodeInvalid, errors.New("dynamostore: Delete: empty service name"))
+	case version < 1:
+		return bluegreen.NewError(bluegreen.CodeInvalid, fmt.Errorf("dynamostore: Delete: service %s: version %d was never stored", service, version))
+	}
+	_, err := s.opts.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                           aws.String(s.opts.Table),
+		Key:                                 map[string]ddbtypes.AttributeValue{s.opts.KeyAttribute: &ddbtypes.AttributeValueMemberS{Value: service}},
+		ConditionExpression:                 aws.String("#v = :v"),
+		ExpressionAttributeNames:            map[string]string{"#v": attrVersion},
+		ExpressionAttributeValues:           map[string]ddbtypes.AttributeValue{":v": number(version)},
+		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return bluegreen.NewError(bluegreen.CodeConflict, fmt.Errorf("dynamostore: service %s: %s, not version %d: nothing deleted: %w",
+				service, describeHolder(ccf.Item), version, err))
+		}
+		return s.apiError("delete", service, err)
+	}
+	return nil
 }
 
 // apiError classifies a failed call and says what to do about a missing table.
