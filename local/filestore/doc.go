@@ -32,9 +32,14 @@
 // is MoveFileEx with write-through instead of a rename and a directory sync,
 // and it is retried for up to two seconds while a reader has the state file
 // open (Go opens files without FILE_SHARE_DELETE). Elsewhere (js, wasip1,
-// plan9) Save and Quarantine fail with code bluegreen.CodeFailedPrecondition:
-// without a file lock the compare-and-swap would not hold.
+// plan9) Save, Quarantine and Delete fail with code
+// bluegreen.CodeFailedPrecondition: without a file lock the compare-and-swap
+// would not hold.
 //
-// Lock files are never deleted: removing a lock file while another process
-// waits on it would let two processes hold "the" lock at once.
+// Delete removes a service's state file and its lock file, under the lock
+// (on Windows the lock file stays, as an open file cannot be removed there).
+// Removing a lock file that others have open and wait on would on its own
+// let two processes hold "the" lock at once, one on the removed file and one
+// on a fresh file at the same path; so whoever takes a lock then checks that
+// the path still names the file it locked, and if not starts over.
 package filestore

@@ -3,12 +3,13 @@ package filestore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/windows"
 )
 
-// Bounds of replaceFile's retries while a reader has the target open.
+// Bounds of replaceFile's and removeFile's retries while a reader has the target open.
 const (
 	replaceRetryFor = 2 * time.Second
 	replaceMaxWait  = 50 * time.Millisecond
@@ -31,16 +32,34 @@ func replaceFile(from, to string) error {
 	if err != nil {
 		return err
 	}
+	err = retryBusy(func() error {
+		return windows.MoveFileEx(f, t, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
+	})
+	if err != nil {
+		return fmt.Errorf("moving %s over %s: %w", from, to, err)
+	}
+	return nil
+}
+
+// removeFile removes the file at path. A Load reading it makes the removal
+// fail as it does replaceFile's move, so it is retried the same way.
+func removeFile(path string) error {
+	return retryBusy(func() error { return os.Remove(path) })
+}
+
+// retryBusy calls op until it succeeds, fails for another reason than a
+// reader holding the file open, or replaceRetryFor has passed.
+func retryBusy(op func() error) error {
 	deadline := time.Now().Add(replaceRetryFor)
 	wait := time.Millisecond
 	for {
-		err := windows.MoveFileEx(f, t, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
+		err := op()
 		if err == nil {
 			return nil
 		}
 		busy := errors.Is(err, windows.ERROR_SHARING_VIOLATION) || errors.Is(err, windows.ERROR_ACCESS_DENIED)
 		if !busy || time.Now().After(deadline) {
-			return fmt.Errorf("moving %s over %s: %w", from, to, err)
+			return err
 		}
 		time.Sleep(wait) // nothing to wait on: the reader's handle is not ours
 		wait = min(2*wait, replaceMaxWait)

@@ -29,6 +29,8 @@ func (s *Store) Unfinished(ctx context.Context) ([]driver.Listed, error) {
 		if !ok || !e.Type().IsRegular() || svcname.Check(service) != nil {
 			continue
 		}
+		// A state file removed since the directory was read reads as no
+		// record, which is not unfinished: a Delete is no error here.
 		rec, err := s.read(service)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperChurn())
 	case "lease":
 		os.Exit(helperLease())
+	case "lockcycle":
+		os.Exit(helperLockCycle())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", helperModeEnv, os.Getenv(helperModeEnv))
 		os.Exit(2)
@@ -123,6 +126,73 @@ func helperLease() int {
 		return 0
 	}
 	return 1
+}
+
+// helperLockCycle does N increments of a plain counter file, each under
+// the lock of "web", and removes the lock file every third time before
+// releasing it, as Delete does. The file is rewritten in place, so two
+// processes holding the lock at once lose an increment or read a torn file.
+func helperLockCycle() int {
+	dir := os.Getenv(helperDirEnv)
+	n, err := strconv.Atoi(os.Getenv(helperNEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := awaitStart(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	s, err := Open(dir, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	count := filepath.Join(dir, "count")
+	for i := range n {
+		unlock, err := s.lock(ctx, "web")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		err = bumpCount(count)
+		if err == nil && i%3 == 0 {
+			err = os.Remove(s.lockPath("web"))
+		}
+		unlock()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// bumpCount adds one to the number in the file at path (0 if there is no
+// file).
+func bumpCount(path string) error {
+	n, err := readCount(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(n+1)), 0o600)
+}
+
+func readCount(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("count file holds %q: %w", data, err)
+	}
+	return n, nil
 }
 
 // helperChurn saves the "counter" record until it is killed, printing each
@@ -226,6 +296,39 @@ func TestLeaseAcrossProcesses(t *testing.T) {
 	}
 	if got, err := rec.Load(t.Context(), "web"); err != nil || got.Lease.Owner != "owner-"+strconv.Itoa(winner) {
 		t.Errorf("stored lease %+v, %v; want it held by the winner", got.Lease, err)
+	}
+}
+
+// TestLockAcrossProcessesWithDeletes has three processes take one lock in
+// turn while its lock file is removed under them, as Delete removes it:
+// every increment made under the lock must survive, which only holds if a
+// process that locked a removed lock file notices and locks the fresh one.
+func TestLockAcrossProcessesWithDeletes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows cannot remove a lock file that is open")
+	}
+	dir := t.TempDir()
+	const procs, each = 3, 150
+	var wg sync.WaitGroup
+	errs := make(chan error, procs)
+	for i := range procs {
+		cmd := helperCmd(t, "lockcycle", dir, each)
+		wg.Go(func() {
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("helper %d: %v: %s", i, err, out)
+			}
+		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "start"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n, err := readCount(filepath.Join(dir, "count")); err != nil || n != procs*each {
+		t.Errorf("count = %d, %v; want %d: two processes held the lock at once", n, err, procs*each)
 	}
 }
 

@@ -32,9 +32,17 @@ type Store struct {
 	dir string
 	log *slog.Logger
 	now func() time.Time
+	// lockBusy, if set, is called with the lock file each time lock finds
+	// it locked by another, so that tests can order events around a waiting
+	// locker without sleeping.
+	lockBusy func(*os.File)
 }
 
-var _ bluegreen.Store = (*Store)(nil)
+var (
+	_ bluegreen.Store = (*Store)(nil)
+	_ driver.Lister   = (*Store)(nil)
+	_ driver.Deleter  = (*Store)(nil)
+)
 
 // Open returns a Store keeping its files in dir, which is created (mode
 // 0700) if it does not exist. opts may be nil.
