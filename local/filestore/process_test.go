@@ -224,6 +224,31 @@ func helperChurn() int {
 	return 1
 }
 
+// runHelpers runs procs helper processes in mode, each n times, and
+// returns once all have ended; they poll for the file "start" in dir,
+// written once all are started, so that their work overlaps.
+func runHelpers(t *testing.T, mode, dir string, procs, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, procs)
+	for i := range procs {
+		cmd := helperCmd(t, mode, dir, n)
+		wg.Go(func() {
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("helper %d: %v: %s", i, err, out)
+			}
+		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "start"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 func helperCmd(t *testing.T, mode, dir string, n int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
@@ -237,25 +262,7 @@ func helperCmd(t *testing.T, mode, dir string, n int) *exec.Cmd {
 func TestCASAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
 	const procs, each = 2, 100
-	var wg sync.WaitGroup
-	errs := make(chan error, procs)
-	for i := range procs {
-		cmd := helperCmd(t, "increment", dir, each)
-		wg.Go(func() {
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs <- fmt.Errorf("helper %d: %v: %s", i, err, out)
-			}
-		})
-	}
-	// Both helpers poll for this file, so their increments overlap.
-	if err := os.WriteFile(filepath.Join(dir, "start"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	runHelpers(t, "increment", dir, procs, each)
 	checkCounter(t, dir, "counter", procs*each)
 }
 
@@ -309,24 +316,7 @@ func TestLockAcrossProcessesWithDeletes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const procs, each = 3, 150
-	var wg sync.WaitGroup
-	errs := make(chan error, procs)
-	for i := range procs {
-		cmd := helperCmd(t, "lockcycle", dir, each)
-		wg.Go(func() {
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs <- fmt.Errorf("helper %d: %v: %s", i, err, out)
-			}
-		})
-	}
-	if err := os.WriteFile(filepath.Join(dir, "start"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	runHelpers(t, "lockcycle", dir, procs, each)
 	if n, err := readCount(filepath.Join(dir, "count")); err != nil || n != procs*each {
 		t.Errorf("count = %d, %v; want %d: two processes held the lock at once", n, err, procs*each)
 	}
