@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -122,6 +124,96 @@ func TestFrontReadsRequestsAsTheyArrive(t *testing.T) {
 				got = append(got, string(b))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestFrontRandomSegmentation sends, for each seed, pipelined requests with
+// bodies of assorted sizes (some longer than the connection's buffer, some
+// longer than the fast path carries, which hands the connection to
+// net/http) as one byte stream cut at random places; after some pieces it
+// waits until the instance has read every request so far, so that the
+// front end sees requests arrive at every point of its reading. Every
+// request must reach the instance once, in order, and every answer come
+// back in order.
+func TestFrontRandomSegmentation(t *testing.T) {
+	sizes := []int{0, 0, 1, 17, 300, frontReadSize - 40, frontReadSize + 100, 20000, 64 << 10, 64<<10 + 1}
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			up := newGatedUpstream(t)
+			up.heads = make(chan string, 1024)
+			p := startProxy(t, Options{})
+			mustSetup(t, p, []string{up.ln.Addr().String()}, nil, bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)})
+			rng := rand.New(rand.NewPCG(seed, 9))
+			var stream []byte
+			var ends []int // where each request ends in stream
+			var want []string
+			for i := range 2 + rng.IntN(10) {
+				path := fmt.Sprintf("/r%d", i)
+				n := sizes[rng.IntN(len(sizes))]
+				if n == 0 && rng.IntN(2) == 0 {
+					stream = fmt.Appendf(stream, "GET %s HTTP/1.1\r\nHost: web\r\n\r\n", path)
+				} else {
+					stream = fmt.Appendf(stream, "POST %s HTTP/1.1\r\nHost: web\r\nContent-Length: %d\r\n\r\n", path, n)
+					stream = append(stream, bytes.Repeat([]byte{'x'}, n)...)
+				}
+				ends = append(ends, len(stream))
+				want = append(want, fmt.Sprintf("%s:%d", path, n))
+			}
+			c, err := net.DialTimeout("tcp", p.Addr(), testTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(testTimeout))
+			answers := make(chan []string, 1)
+			go func() {
+				br := bufio.NewReader(c)
+				var got []string
+				for range want {
+					res, err := http.ReadResponse(br, nil)
+					if err != nil {
+						got = append(got, "error: "+err.Error())
+						break
+					}
+					b, _ := io.ReadAll(res.Body)
+					got = append(got, string(b))
+				}
+				answers <- got
+			}()
+			seen := 0 // requests the instance has read
+			awaitNext := func() {
+				t.Helper()
+				select {
+				case h := <-up.heads:
+					if h != fmt.Sprintf("/r%d", seen) {
+						t.Fatalf("instance read %s, want /r%d", h, seen)
+					}
+					seen++
+				case <-time.After(testTimeout):
+					t.Fatalf("instance never read /r%d", seen)
+				}
+			}
+			for off := 0; off < len(stream); {
+				n := 1 + rng.IntN(min(len(stream)-off, 3*frontReadSize))
+				if _, err := c.Write(stream[off : off+n]); err != nil {
+					t.Fatal(err)
+				}
+				off += n
+				if rng.IntN(3) > 0 {
+					continue
+				}
+				for seen < len(ends) && ends[seen] <= off {
+					awaitNext()
+				}
+			}
+			got := <-answers // bounded by the connection's deadline
+			for seen < len(ends) {
+				awaitNext()
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("answers (-want +got):\n%s", diff)
 			}
 		})
