@@ -39,6 +39,15 @@ type RunOptions struct {
 	// OnAdopt, if set, is called with the handle of each deployment the
 	// replica adopts, before it is driven further: to watch its events.
 	OnAdopt func(*Deployment)
+	// Groups, if set, returns the release group named name as the
+	// replica would deploy it (members with their backends, hooks and
+	// monitors), so that Run adopts an orphaned group too, with
+	// StartReconcileGroup: a group's record names its members but cannot
+	// hold their backends. A group it reports unknown is left to its
+	// owner or to ReconcileGroup. Without Groups no group is adopted. A
+	// group counts towards MaxDeployments once for itself and once per
+	// member.
+	Groups func(name string) (Group, bool)
 }
 
 // Run adopts, until ctx is done, the deployments left unfinished by owners
@@ -50,8 +59,8 @@ type RunOptions struct {
 // over half a check interval so that replicas looking at the same time
 // interleave, and skips a claim another replica won.
 //
-// Release groups are not adopted: their records do not hold the members'
-// backends, so an orphaned group is settled with ReconcileGroup.
+// Release groups are adopted as a whole when RunOptions.Groups knows them;
+// their members are never adopted one by one.
 //
 // When ctx is done, Run hands over every deployment this Deployer drives,
 // including those started with Start: each stops where it stands, saves its
@@ -105,8 +114,8 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 	beats := map[string]time.Time{} // owners' heartbeats, read once a pass
 	names := make([]string, 0, len(listed))
 	for _, l := range listed {
-		if d.isActive(l.Service) || strings.HasPrefix(l.Service, groupPrefix) {
-			continue // ours; release groups are settled with ReconcileGroup, which needs their members' backends
+		if d.isActive(l.Service) || (opts.Groups == nil && strings.HasPrefix(l.Service, groupPrefix)) {
+			continue // ours, or a release group this replica cannot rebuild
 		}
 		// A listing that names a live owner kept by its heartbeat spares
 		// loading the record: in a fleet, most unfinished deployments are
@@ -156,7 +165,7 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 		if held, _, _ := d.leaseHeld(ctx, rec, now, beats); held {
 			continue
 		}
-		dep, err := d.StartReconcile(driveCtx, name)
+		dep, err := d.adopt(driveCtx, name, opts.Groups)
 		switch {
 		case err == nil:
 			d.metrics.adopted.Add(1)
@@ -166,15 +175,38 @@ func (d *Deployer) adoptOrphans(ctx, driveCtx context.Context, lister driver.Lis
 			}
 		case errors.Is(err, ErrInProgress), errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 			// Another replica was first, or it finished meanwhile.
-		case errors.Is(err, ErrFailedPrecondition):
-			// A member of an unfinished release group, or a deployment the
-			// engine cannot settle alone: left to its owner.
+		case errors.Is(err, ErrFailedPrecondition), errors.Is(err, errUnknownGroup):
+			// A member of an unfinished release group (adopted with its
+			// group, if at all), a group RunOptions.Groups does not know,
+			// or a deployment the engine cannot settle alone: left to its
+			// owner.
 			d.log.DebugContext(ctx, "not adopting a deployment", "service", name, "error", err.Error())
 		default:
 			d.log.WarnContext(ctx, "adopting a deployment", "service", name, "error", err.Error())
 		}
 	}
 	return nil
+}
+
+// errUnknownGroup: RunOptions.Groups does not know an orphaned group.
+var errUnknownGroup = errors.New("RunOptions.Groups does not know the release group")
+
+// adopt resumes the unfinished deployment of name, a service or a release
+// group's key, in the background.
+func (d *Deployer) adopt(ctx context.Context, name string, groups func(string) (Group, bool)) (*Deployment, error) {
+	group, ok := strings.CutPrefix(name, groupPrefix)
+	if !ok {
+		return d.StartReconcile(ctx, name)
+	}
+	g, ok := groups(group)
+	if !ok {
+		return nil, errUnknownGroup
+	}
+	if g.Name != group {
+		return nil, &ConfigError{Field: "RunOptions.Groups", Problem: fmt.Sprintf("asked for %q, it returned a group named %q", group, g.Name),
+			Fix: "return the group of the name asked for, or false"}
+	}
+	return d.StartReconcileGroup(ctx, g)
 }
 
 // retryStore calls fn until it succeeds, fails for good, or three tries

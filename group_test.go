@@ -656,3 +656,102 @@ func TestGroupRetiresHeartbeat(t *testing.T) {
 		}
 	})
 }
+
+// TestFleetAdoptsOrphanedGroup: a replica dies in the middle of a release
+// group. A surviving replica whose RunOptions.Groups knows the group adopts
+// it as a whole (never a member alone) and drives it to the end; one that
+// does not know it, or has no Groups at all, leaves it unfinished.
+func TestFleetAdoptsOrphanedGroup(t *testing.T) {
+	tests := []struct {
+		name      string
+		groups    func(gw *groupWorld) func(string) (bluegreen.Group, bool)
+		wantAdopt bool
+	}{
+		{"knows the group", func(gw *groupWorld) func(string) (bluegreen.Group, bool) {
+			return func(name string) (bluegreen.Group, bool) {
+				if name != "shop" {
+					return bluegreen.Group{}, false
+				}
+				return gw.group(nil), true
+			}
+		}, true},
+		{"does not know it", func(*groupWorld) func(string) (bluegreen.Group, bool) {
+			return func(string) (bluegreen.Group, bool) { return bluegreen.Group{}, false }
+		}, false},
+		{"no Groups", func(*groupWorld) func(string) (bluegreen.Group, bool) { return nil }, false},
+		{"returns another group", func(gw *groupWorld) func(string) (bluegreen.Group, bool) {
+			return func(string) (bluegreen.Group, bool) {
+				return gw.group(func(g *bluegreen.Group) { g.Name = "other" }), true
+			}
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gw := newGroupWorld(t, true, nil)
+				fleet := func(c *bluegreen.Config) {
+					c.LeaseTTL, c.OnCancel = time.Minute, bluegreen.CancelDetach
+				}
+				ctx, die := context.WithCancel(t.Context())
+				dep, err := gw.deployer(t, "r1", fleet).StartGroup(ctx, gw.group(func(g *bluegreen.Group) { g.BakeTime = 5 * time.Minute }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(90 * time.Second) // mid-shift
+				die()
+				<-dep.Done()
+
+				var mu sync.Mutex
+				var adopted []*bluegreen.Deployment
+				runCtx, stop := context.WithCancel(t.Context())
+				r2 := gw.deployer(t, "r2", fleet)
+				done := make(chan error, 1)
+				go func() {
+					done <- r2.Run(runCtx, bluegreen.RunOptions{CheckInterval: 10 * time.Second, Groups: tt.groups(gw),
+						OnAdopt: func(d *bluegreen.Deployment) { mu.Lock(); adopted = append(adopted, d); mu.Unlock() }})
+				}()
+				time.Sleep(15 * time.Minute)
+				stop()
+				if err := <-done; !errors.Is(err, context.Canceled) {
+					t.Errorf("Run: %v", err)
+				}
+
+				var names []string
+				for _, d := range adopted {
+					names = append(names, d.Service())
+				}
+				want := []string(nil)
+				if tt.wantAdopt {
+					want = []string{bluegreen.GroupKey("shop")}
+				}
+				if diff := cmp.Diff(want, names); diff != "" {
+					t.Fatalf("adopted (-want +got):\n%s", diff)
+				}
+				group := state(t, gw.web, bluegreen.GroupKey("shop"))
+				if !tt.wantAdopt {
+					if group.Deployment == nil || group.Deployment.Finished {
+						t.Errorf("the group was settled without being adopted: %+v", group.Deployment)
+					}
+					return
+				}
+				if res, err := adopted[0].Wait(t.Context()); err != nil || res.Outcome != bluegreen.OutcomeSucceeded {
+					t.Fatalf("adopted group: %v %v", res.Outcome, err)
+				}
+				if group.Deployment == nil || !group.Deployment.Finished || group.LeaseOwner != "" {
+					t.Errorf("group record after adoption: %+v, lease %q", group.Deployment, group.LeaseOwner)
+				}
+				for _, m := range []struct {
+					w       *world
+					service string
+				}{{gw.web, "web"}, {gw.api, "api"}} {
+					if st := state(t, m.w, m.service); st.Live == nil || st.Live.Revision.Name != m.service+":2" || st.LeaseOwner != "" {
+						t.Errorf("%s: live %v, lease %q; want %s:2 live, lease free", m.service, st.Live, st.LeaseOwner, m.service)
+					}
+				}
+				if got := r2.Metrics().Adopted; got != 1 {
+					t.Errorf("metrics count %d adoptions, want 1", got)
+				}
+			})
+		})
+	}
+}
