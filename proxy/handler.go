@@ -157,8 +157,17 @@ type recorder struct {
 
 var recorders = sync.Pool{New: func() any { return new(recorder) }}
 
-// WriteHeader notes the first final status.
+// WriteHeader notes the first final status. It drops an instance's
+// 100 Continue: net/http's server answers the client's Expect itself when
+// the body is first read, which the transport does once the instance's
+// 100 came (or ExpectContinueTimeout passed). Passing the instance's on
+// too sent the client a second 100 whenever the server's went first, as
+// the transport may start sending the body before ReverseProxy hears of
+// the instance's 100.
 func (r *recorder) WriteHeader(code int) {
+	if code == http.StatusContinue {
+		return
+	}
 	if r.status == 0 && code >= 200 {
 		r.status = code
 	}
