@@ -44,6 +44,9 @@ func (p *Proxy) SetRoutes(ctx context.Context, service string, r bluegreen.Route
 			svc.pools[i].undrain()
 		}
 	}
+	if old.Production.B != r.Production.B {
+		svc.next.Store(firstPick(uint64(old.Production.B), uint64(r.Production.B)))
+	}
 	p.publish()
 	if old != r {
 		p.log.Info("proxy: routes set", "service", service, "routes", r.String(), "gen", p.gen)

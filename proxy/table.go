@@ -219,10 +219,28 @@ func (e *entry) production(r requestInfo) (slot int, setCookie string) {
 // floor((k+1)·w/1000) > floor(k·w/1000), so any 1000 consecutive picks send
 // exactly w to B (a 0.1% canary gets exactly 1 request in 1000) and B's
 // requests are evenly spaced rather than bunched.
+//
+// A change of weights starts the cycle where the slot whose share grew is
+// picked first (firstPick), so an environment given traffic takes the next
+// request: a 0.1% canary would otherwise wait for up to 1000 requests
+// before its first, and a 25% step for up to 4.
 func (s *service) pickWeighted(weightB uint64) int {
 	k := (s.next.Add(1) - 1) % uint64(bluegreen.Full)
 	if (k+1)*weightB/uint64(bluegreen.Full) != k*weightB/uint64(bluegreen.Full) {
 		return 1
 	}
 	return 0
+}
+
+// firstPick returns the position of pickWeighted's cycle at which the slot
+// whose share grew, as slot B's weight went from oldB to newB, is picked
+// first: B's first position when it grew, 0 (always A's while B has less
+// than all) when A's did.
+func firstPick(oldB, newB uint64) uint64 {
+	full := uint64(bluegreen.Full)
+	if newB <= oldB || newB == 0 || newB >= full {
+		return 0
+	}
+	// The smallest k with (k+1)·newB ≥ full.
+	return (full+newB-1)/newB - 1
 }

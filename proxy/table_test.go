@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/bluegreen-go/bluegreen"
@@ -106,5 +107,61 @@ func TestNewEntry(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("entry (-want +got):\n%s", diff)
+	}
+}
+
+// TestFirstPickGoesToTheSlotThatGrew: after a change of weights, whatever
+// the weights, the next pick goes to the slot whose share grew.
+func TestFirstPickGoesToTheSlotThatGrew(t *testing.T) {
+	full := uint64(bluegreen.Full)
+	for newB := uint64(1); newB < full; newB++ {
+		for _, oldB := range []uint64{0, newB - 1, newB + 1, full} {
+			if oldB == newB {
+				continue
+			}
+			s := &service{}
+			s.next.Store(firstPick(oldB, newB))
+			want := 0
+			if newB > oldB {
+				want = 1
+			}
+			if got := s.pickWeighted(newB); got != want {
+				t.Fatalf("B's weight %d -> %d: first pick went to slot %d, want %d", oldB, newB, got, want)
+			}
+		}
+	}
+}
+
+// TestNewWeightTakesTheNextRequest: through the proxy, the environment
+// whose share grows takes the very next request, from a 0.1% canary to
+// the blue environment coming back in a rollback.
+func TestNewWeightTakesTheNextRequest(t *testing.T) {
+	blue, green := newBackend(t, "blue", nil), newBackend(t, "green", nil)
+	p := startProxy(t, Options{})
+	c := newClient(t)
+	mustSetup(t, p, []string{blue.addr()}, []string{green.addr()}, bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)})
+	next := func() string {
+		t.Helper()
+		status, body := get(t, c, "http://"+p.Addr()+"/", nil)
+		if status != http.StatusOK {
+			t.Fatalf("status %d (%s)", status, body)
+		}
+		return body
+	}
+	steps := []struct {
+		greenWeight bluegreen.Weight
+		want        string
+	}{
+		{1, "green"}, {0, "blue"}, {10, "green"}, {250, "green"}, {500, "green"}, {250, "blue"},
+		{bluegreen.Full, "green"}, {999, "blue"}, {1, "blue"}, {2, "green"},
+	}
+	for _, s := range steps {
+		next() // another request under the previous weights first
+		if err := p.SetRoutes(t.Context(), "web", bluegreen.Routes{Production: bluegreen.Split(bluegreen.SlotB, s.greenWeight)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := next(); got != s.want {
+			t.Errorf("green at %v: the next request went to %s, want %s", s.greenWeight, got, s.want)
+		}
 	}
 }
