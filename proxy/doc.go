@@ -5,7 +5,8 @@
 // service's requests between its two slots (blue and green) by the
 // production weights of bluegreen.Routes, at 0.1% resolution, with a
 // deterministic weighted round robin: a 10% weight sends exactly 100 of every
-// 1000 requests to green, evenly spaced. The test listener (on loopback by
+// 1000 requests to green, evenly spaced, and the slot whose share a change
+// of weights grows takes the next request. The test listener (on loopback by
 // default) sends every request to the test route's slot; an optional header
 // rule sends matching production requests there too. Within a slot, requests
 // are balanced round robin across the healthy instances.
