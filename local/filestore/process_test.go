@@ -64,25 +64,36 @@ func awaitStart(ctx context.Context, dir string) error {
 	}
 }
 
+// startedHelper is what a helper process that races others starts with:
+// its store, its count N (0 if none was given), and a context bounding its
+// work, once the start file is there.
+func startedHelper() (ctx context.Context, cancel context.CancelFunc, s *Store, n int, err error) {
+	dir := os.Getenv(helperDirEnv)
+	if v := os.Getenv(helperNEnv); v != "" {
+		if n, err = strconv.Atoi(v); err != nil {
+			return nil, nil, nil, 0, err
+		}
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	if err = awaitStart(ctx, dir); err == nil {
+		s, err = Open(dir, nil)
+	}
+	if err != nil {
+		cancel()
+		return nil, nil, nil, 0, err
+	}
+	return ctx, cancel, s, n, nil
+}
+
 // helperIncrement does N increments of the "counter" record.
 func helperIncrement() int {
-	dir := os.Getenv(helperDirEnv)
-	n, err := strconv.Atoi(os.Getenv(helperNEnv))
+	ctx, cancel, s, n, err := startedHelper()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := awaitStart(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	s, err := Open(dir, nil)
-	if err == nil {
-		err = increment(ctx, s, "counter", n)
-	}
-	if err != nil {
+	if err := increment(ctx, s, "counter", n); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -92,18 +103,13 @@ func helperIncrement() int {
 // helperLease tries to take the lease of "web" as the Deployer does: it
 // prints "won", or "held by <owner>" if another process holds it.
 func helperLease() int {
-	dir, me := os.Getenv(helperDirEnv), os.Getenv(helperOwnEnv)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := awaitStart(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	s, err := Open(dir, nil)
+	me := os.Getenv(helperOwnEnv)
+	ctx, cancel, s, _, err := startedHelper()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	defer cancel()
 	for ctx.Err() == nil {
 		rec, err := s.Load(ctx, "web")
 		if err != nil {
@@ -133,24 +139,13 @@ func helperLease() int {
 // releasing it, as Delete does. The file is rewritten in place, so two
 // processes holding the lock at once lose an increment or read a torn file.
 func helperLockCycle() int {
-	dir := os.Getenv(helperDirEnv)
-	n, err := strconv.Atoi(os.Getenv(helperNEnv))
+	ctx, cancel, s, n, err := startedHelper()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := awaitStart(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	s, err := Open(dir, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	count := filepath.Join(dir, "count")
+	count := filepath.Join(s.Dir(), "count")
 	for i := range n {
 		unlock, err := s.lock(ctx, "web")
 		if err != nil {
