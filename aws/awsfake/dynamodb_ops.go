@@ -199,13 +199,9 @@ func (d *DynamoDB) getItem(body []byte) (any, *ddbError) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t, ok := d.tables[in.TableName]
-	if !ok {
-		return nil, ddbNotFound(in.TableName)
-	}
-	k, err := t.encodeKey(in.Key, true)
-	if err != nil {
-		return nil, ddbValidation(err)
+	t, k, apiErr := d.locate(in.TableName, in.Key, true)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	item, ok := t.items[k]
 	if !ok {
@@ -215,6 +211,20 @@ func (d *DynamoDB) getItem(body []byte) (any, *ddbError) {
 		item = project(item, proj)
 	}
 	return map[string]any{"Item": item}, nil
+}
+
+// locate finds table and the storage key of the item keyed names (a Key
+// parameter if isKey, else a whole item). Call with d.mu held.
+func (d *DynamoDB) locate(table string, keyed Item, isKey bool) (*ddbTable, string, *ddbError) {
+	t, ok := d.tables[table]
+	if !ok {
+		return nil, "", ddbNotFound(table)
+	}
+	k, err := t.encodeKey(keyed, isKey)
+	if err != nil {
+		return nil, "", ddbValidation(err)
+	}
+	return t, k, nil
 }
 
 func (d *DynamoDB) putItem(body []byte) (any, *ddbError) {
@@ -266,13 +276,9 @@ func (d *DynamoDB) write(in ddbWriteInput, keyed Item, isKey bool, next func(old
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t, ok := d.tables[in.TableName]
-	if !ok {
-		return nil, ddbNotFound(in.TableName)
-	}
-	k, err := t.encodeKey(keyed, isKey)
-	if err != nil {
-		return nil, ddbValidation(err)
+	t, k, apiErr := d.locate(in.TableName, keyed, isKey)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	old := t.items[k]
 	if condition != nil && !condition.eval(old) {
