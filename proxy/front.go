@@ -325,11 +325,21 @@ func (c *frontConn) serve() {
 			c.handOver()
 			return
 		}
-		if !c.serveRequest() || c.s.shutting.Load() {
+		if !c.serveParsed() {
 			return
 		}
-		c.state.Store(stateIdle)
 	}
+}
+
+// serveParsed serves the request just parsed and makes the connection idle
+// again; it reports whether the connection may carry another request.
+func (c *frontConn) serveParsed() bool {
+	if !c.serveRequest() || c.s.shutting.Load() {
+		return false
+	}
+	c.state.Store(stateIdle)
+	c.headTimed = false
+	return true
 }
 
 // errWouldBlock is what a read inside rawIO.poll returns when the socket
@@ -359,11 +369,9 @@ func (c *frontConn) serveRaw() {
 			c.give()
 			return
 		case stepBlocking:
-			if !c.serveRequest() || c.s.shutting.Load() {
+			if !c.serveParsed() {
 				return
 			}
-			c.state.Store(stateIdle)
-			c.headTimed = false
 		}
 	}
 }
@@ -406,11 +414,9 @@ func (c *frontConn) step() bool {
 				c.next = stepBlocking
 				return true
 			}
-			if !c.serveRequest() || c.s.shutting.Load() || c.handed {
-				return true
+			if !c.serveParsed() {
+				return true // done, or handed over (c.next says which)
 			}
-			c.state.Store(stateIdle)
-			c.headTimed = false
 		}
 		switch {
 		case readErr == nil && !c.rio.drained():
