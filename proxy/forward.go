@@ -170,12 +170,20 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 			break
 		}
 		// An informational answer (103 Early Hints): pass it on, read on.
+		// Except a 100 Continue, checked and dropped: this path carries no
+		// request with Expect (net/http's server answers those itself), so
+		// nobody asked for it; the ReverseProxy path drops it as well
+		// (recorder.WriteHeader).
 		if status == http.StatusSwitchingProtocols {
 			t.conns.drop(c)
 			s.fail(http.StatusBadGateway, setCookie)
 			return outcome{status: http.StatusBadGateway}, false
 		}
-		if err := s.interim(b); err != nil {
+		pass := s.interim
+		if status == http.StatusContinue {
+			pass = checkOnly
+		}
+		if err := pass(b); err != nil {
 			t.conns.drop(c)
 			if errors.Is(err, http1.ErrMalformed) {
 				t.markFailed("sent a malformed informational answer")
@@ -209,6 +217,12 @@ func (p *Proxy) exchange(s side, t *target, c *upConn, canRetry bool, setCookie 
 		t.conns.drop(c)
 	}
 	return outcome{status: rh.Status}, false
+}
+
+// checkOnly checks an informational answer's head that is not passed on.
+func checkOnly(b []byte) error {
+	_, err := http1.ScanResponse(b, false)
+	return err
 }
 
 // lostOrRetry handles a connection that failed before the instance

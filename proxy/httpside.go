@@ -46,14 +46,6 @@ func (s *httpSide) interim(b []byte) error {
 		clear(s.h)
 		return err
 	}
-	if http1.Status(b) == http.StatusContinue {
-		// net/http's server answers the client's Expect itself, with a
-		// 100 Continue when the body is first read (which forwarding it
-		// did); passing the instance's on as well would send a second one
-		// whenever the server's went first.
-		clear(s.h)
-		return nil
-	}
 	s.w.WriteHeader(http1.Status(b))
 	clear(s.h)
 	return nil

@@ -269,3 +269,30 @@ func TestExpectContinueAnsweredOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestUnaskedContinueNotPassedOn: a 100 Continue an instance sends to a
+// request without Expect is dropped on every path (the fast paths of the
+// front end and of Handler, and ReverseProxy's for what they do not
+// carry); the answer that follows comes through.
+func TestUnaskedContinueNotPassedOn(t *testing.T) {
+	up := newRawUpstream(t)
+	p := startProxy(t, Options{})
+	mustSetup(t, p, []string{up.addr()}, nil, bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotA)})
+	viaHandler := httptest.NewServer(p.Handler())
+	t.Cleanup(viaHandler.Close)
+	get := "GET /continue HTTP/1.1\r\nHost: web\r\n\r\n"
+	chunked := "POST /continue HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+	want := []string{`200 Content-Type=["text/plain"] body="ok"`}
+	for _, tt := range []struct{ name, addr, raw, method string }{
+		{"front, fast path", p.Addr(), get, "GET"},
+		{"handler, fast path", viaHandler.Listener.Addr().String(), get, "GET"},
+		{"front, ReverseProxy", p.Addr(), chunked, "POST"},
+		{"handler, ReverseProxy", viaHandler.Listener.Addr().String(), chunked, "POST"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(want, exchangeRaw(t, tt.addr, tt.raw, 1, tt.method)); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
