@@ -207,10 +207,10 @@ func (d *Deployer) begin(ctx context.Context, service, op string) (*run, error) 
 	r := &run{d: d, dep: dep, ctx: ctx, service: service, clock: d.cfg.Clock}
 	dep.onFinish = func() {
 		r.endLease()
-		d.release(ctx, service)
+		d.release(ctx, dep, service)
 	}
 	if err := r.acquire(); err != nil {
-		d.release(ctx, service)
+		d.release(ctx, dep, service)
 		return nil, err
 	}
 	d.metrics.started.Add(1)
@@ -224,15 +224,20 @@ func (r *run) abandon(err error) error {
 	if perr := r.persist(); perr != nil {
 		err = errors.Join(err, unwrapAbort(perr))
 	}
-	r.d.release(r.ctx, r.service)
+	r.d.release(r.ctx, r.dep, r.service)
 	return err
 }
 
-// release forgets service in this process; the heartbeat retires when it
-// was the last deployment driven.
-func (d *Deployer) release(ctx context.Context, service string) {
+// release forgets the names dep claimed in this process (a service, or a
+// release group's key and members); the heartbeat retires when dep was the
+// last deployment driven.
+func (d *Deployer) release(ctx context.Context, dep *Deployment, names ...string) {
 	d.mu.Lock()
-	delete(d.active, service)
+	for _, n := range names {
+		if d.active[n] == dep {
+			delete(d.active, n)
+		}
+	}
 	idle := len(d.active) == 0
 	d.mu.Unlock()
 	if idle {

@@ -571,17 +571,7 @@ func (gr *groupRun) releaseNames() {
 	for _, r := range gr.runs() {
 		r.endLease()
 	}
-	gr.d.mu.Lock()
-	for _, n := range gr.names {
-		if gr.d.active[n] == gr.dep {
-			delete(gr.d.active, n)
-		}
-	}
-	idle := len(gr.d.active) == 0
-	gr.d.mu.Unlock()
-	if idle {
-		gr.d.hb.retire(gr.g.ctx)
-	}
+	gr.d.release(gr.g.ctx, gr.dep, gr.names...)
 	for _, m := range gr.members {
 		select {
 		case <-m.dep.done:
