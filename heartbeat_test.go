@@ -141,26 +141,36 @@ func TestHeartbeatHoldsLeasesPastTheirRecords(t *testing.T) {
 	})
 }
 
+// apiBesideDetachingWeb has Deployer r1 start api and web (both with a
+// 10-minute bake) and cancel web's context 90 s in, which detaches it
+// while r1 goes on beating for api.
+func apiBesideDetachingWeb(t *testing.T) (w *world, api, web *bluegreen.Deployment) {
+	t.Helper()
+	w = newWorld(nil)
+	w.deployFirst(t, "api")
+	w.deployFirst(t, "web")
+	cfg := fleetConfig(w, "r1")
+	cfg.BakeTime = 10 * time.Minute
+	r1 := mustNew(t, cfg)
+	api, err := r1.Start(t.Context(), "api", rev("api:2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, err = r1.startCancelable(t, "web", rev("web:2"), 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, api, web
+}
+
 // TestHeartbeatLetsADetachedDeploymentLapse: a deployment that stops
 // unfinished (its context canceled, CancelDetach) while its Deployer goes
 // on beating for another one is not held by those beats: its lease lapses
 // a TTL after it stopped and another owner settles it.
 func TestHeartbeatLetsADetachedDeploymentLapse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(nil)
-		w.deployFirst(t, "api")
-		w.deployFirst(t, "web")
-		cfg := fleetConfig(w, "r1")
-		cfg.BakeTime = 10 * time.Minute
-		r1 := mustNew(t, cfg)
-		api, err := r1.Start(t.Context(), "api", rev("api:2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		web, err := r1.startCancelable(t, "web", rev("web:2"), 90*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, api, web := apiBesideDetachingWeb(t)
+		cfg := fleetConfig(w, "r1") // r1's lease TTL
 		if _, err := web.Wait(t.Context()); !errors.Is(err, bluegreen.ErrCanceled) {
 			t.Fatalf("web: %v, want it detached", err)
 		}
@@ -358,20 +368,8 @@ func TestRunSkipsLiveOwnersWithoutLoading(t *testing.T) {
 // another deployment would keep the detached one held.
 func TestHeartbeatRetriesALapseItCouldNotWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(nil)
-		w.deployFirst(t, "api")
-		w.deployFirst(t, "web")
-		cfg := fleetConfig(w, "r1")
-		cfg.BakeTime = 10 * time.Minute
-		r1 := mustNew(t, cfg)
-		api, err := r1.Start(t.Context(), "api", rev("api:2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		web, err := r1.startCancelable(t, "web", rev("web:2"), 90*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
+		w, api, web := apiBesideDetachingWeb(t)
+		cfg := fleetConfig(w, "r1") // r1's lease TTL
 		time.Sleep(89 * time.Second)
 		refused := 0
 		w.store.React(func(_ context.Context, c bluegreentest.Call) error {
