@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -536,29 +534,4 @@ func (l *Lambda) deleteFunction(q lambdaRequest) {
 	}
 	delete(fn.versions, n)
 	q.w.WriteHeader(http.StatusNoContent)
-}
-
-// InProcessConfig returns an aws.Config like Config's whose HTTP client
-// calls l's ServeHTTP directly, without a socket, so that tests can drive
-// the real SDK client inside a testing/synctest bubble (time is virtual
-// there, and sockets do not block durably).
-func (l *Lambda) InProcessConfig() aws.Config {
-	cfg := Config("http://lambda.awsfake.invalid")
-	cfg.HTTPClient = inProcessClient{l}
-	return cfg
-}
-
-// inProcessClient is an aws.HTTPClient that serves requests with a handler.
-type inProcessClient struct{ h http.Handler }
-
-// Do serves req with the handler and returns its recorded response.
-func (c inProcessClient) Do(req *http.Request) (*http.Response, error) {
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	rec := httptest.NewRecorder()
-	c.h.ServeHTTP(rec, req)
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
 }

@@ -24,7 +24,7 @@ func TestLambdaCodeUpdateAndPublish(t *testing.T) {
 		if err := fake.AddFunction(LambdaFunction{Name: "web", Code: "s3://code/v0.zip"}); err != nil {
 			t.Fatal(err)
 		}
-		client := lambda.NewFromConfig(fake.InProcessConfig())
+		client := lambda.NewFromConfig(InProcessConfig(fake))
 		ctx := t.Context()
 		fn := aws.String("web")
 

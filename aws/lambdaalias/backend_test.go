@@ -20,7 +20,7 @@ import (
 // back.
 func TestEveryWeightRoundTrips(t *testing.T) {
 	fake := awsfake.NewLambda()
-	b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{})
+	b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{})
 	slotVersions(t, fake, b, "web")
 	ctx := t.Context()
 	for w := bluegreen.Weight(1); w < bluegreen.Full; w++ {
@@ -44,7 +44,7 @@ func TestEveryWeightRoundTrips(t *testing.T) {
 // traffic; the only one, at 100%.
 func TestPrimaryStaysWhileShifting(t *testing.T) {
 	fake := awsfake.NewLambda()
-	b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{})
+	b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{})
 	slotVersions(t, fake, b, "web")
 	for _, tc := range []struct {
 		routes bluegreen.Weights
@@ -76,7 +76,7 @@ func TestPrimaryStaysWhileShifting(t *testing.T) {
 func TestScaleUpAfterCrash(t *testing.T) {
 	fake := awsfake.NewLambda()
 	addFunction(t, fake, "web")
-	b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{})
+	b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{})
 	fake.Faults.Add(awsfake.Rule{Op: "CreateAlias", Fault: awsfake.Fault{Status: 400, Code: "ValidationException", Message: "lost"}, Times: 1})
 	env := bluegreen.Environment{Service: "web", Slot: bluegreen.SlotB, Revision: s3Revision("web", 7), DeploymentID: "d-7"}
 	if err := b.ScaleUp(t.Context(), env); err == nil {
@@ -111,7 +111,7 @@ func TestScaleUpWaitsForAnUpdateInProgress(t *testing.T) {
 		fake := awsfake.NewLambda()
 		fake.SetUpdateDelay(30 * time.Second)
 		addFunction(t, fake, "web")
-		client := lambda.NewFromConfig(inProcess(fake))
+		client := lambda.NewFromConfig(awsfake.InProcessConfig(fake))
 		b := newBackend(t, client, lambdaalias.Options{PollInterval: time.Second})
 		if _, err := client.UpdateFunctionCode(t.Context(), &lambda.UpdateFunctionCodeInput{FunctionName: ptr("web"), ZipFile: []byte("PK other")}); err != nil {
 			t.Fatal(err)
@@ -139,7 +139,7 @@ func TestUpdateTimeout(t *testing.T) {
 		fake := awsfake.NewLambda()
 		fake.SetUpdateDelay(time.Hour)
 		addFunction(t, fake, "web")
-		b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{UpdateTimeout: time.Minute, PollInterval: 5 * time.Second})
+		b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{UpdateTimeout: time.Minute, PollInterval: 5 * time.Second})
 		err := b.ScaleUp(t.Context(), bluegreen.Environment{Service: "web", Slot: bluegreen.SlotA, Revision: s3Revision("web", 1), DeploymentID: "d-1"})
 		if code := bluegreen.ErrorCode(err); code != bluegreen.CodeTimeout || !code.Retryable() {
 			t.Errorf("ScaleUp of an endless update = %v (code %v), want retryable CodeTimeout", err, code)
@@ -150,7 +150,7 @@ func TestUpdateTimeout(t *testing.T) {
 // TestVersionStates maps the states of a version to Status.
 func TestVersionStates(t *testing.T) {
 	fake := awsfake.NewLambda()
-	b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{DeleteVersions: true})
+	b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{DeleteVersions: true})
 	slotVersions(t, fake, b, "web")
 	envB := bluegreen.Environment{Service: "web", Slot: bluegreen.SlotB, Revision: versionRevision("web", "2"), DeploymentID: "setup-2"}
 	if err := fake.FailVersion("web", "2", "ENI limit reached for the function's subnets"); err != nil {
@@ -240,7 +240,7 @@ func TestAdoptsBrownfieldAlias(t *testing.T) {
 // version no slot holds cannot be read as routes.
 func TestRoutesRefusesUnknownVersion(t *testing.T) {
 	fake := awsfake.NewLambda()
-	b := newBackend(t, lambda.NewFromConfig(inProcess(fake)), lambdaalias.Options{})
+	b := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fake)), lambdaalias.Options{})
 	slotVersions(t, fake, b, "web")
 	v3, err := fake.PublishCode("web", "s3://code/hotfix.zip", "")
 	if err != nil {
@@ -259,14 +259,14 @@ func TestRoutesRefusesUnknownVersion(t *testing.T) {
 	}
 	fresh := awsfake.NewLambda()
 	addFunction(t, fresh, "web")
-	nb := newBackend(t, lambda.NewFromConfig(inProcess(fresh)), lambdaalias.Options{})
+	nb := newBackend(t, lambda.NewFromConfig(awsfake.InProcessConfig(fresh)), lambdaalias.Options{})
 	if err := nb.SetRoutes(t.Context(), "web", bluegreen.Routes{Production: bluegreen.AllTo(bluegreen.SlotB)}); !errors.Is(err, bluegreen.ErrFailedPrecondition) {
 		t.Errorf("SetRoutes to an empty slot = %v, want ErrFailedPrecondition", err)
 	}
 }
 
 func TestBadInput(t *testing.T) {
-	client := lambda.NewFromConfig(inProcess(awsfake.NewLambda()))
+	client := lambda.NewFromConfig(awsfake.InProcessConfig(awsfake.NewLambda()))
 	for _, tc := range []struct {
 		name  string
 		opts  lambdaalias.Options

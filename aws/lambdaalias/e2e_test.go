@@ -53,13 +53,13 @@ func newWorld(t *testing.T, shift bluegreen.Shift) *world {
 		return json.Marshal(lambdahook.Response{HookStatus: "SUCCEEDED"})
 	})
 	w.cw.SetAlarm(awsfake.CloudWatchAlarm{Name: alarm, State: awsfake.AlarmOK, Reason: "fine"})
-	client := lambda.NewFromConfig(inProcess(w.lambda))
+	client := lambda.NewFromConfig(awsfake.InProcessConfig(w.lambda))
 	w.b = newBackend(t, client, lambdaalias.Options{PollInterval: time.Second})
 	hook, err := lambdahook.New(lambdahook.Options{Client: client, Function: "smoke"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := cwmonitor.New(cwmonitor.Options{Client: cloudwatch.NewFromConfig(inProcess(w.cw)), AlarmNames: []string{alarm}})
+	mon, err := cwmonitor.New(cwmonitor.Options{Client: cloudwatch.NewFromConfig(awsfake.InProcessConfig(w.cw)), AlarmNames: []string{alarm}})
 	if err != nil {
 		t.Fatal(err)
 	}

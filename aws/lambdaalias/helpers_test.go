@@ -2,38 +2,14 @@ package lambdaalias_test
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/bluegreen-go/bluegreen"
 	"github.com/bluegreen-go/bluegreen/aws/awsfake"
 	"github.com/bluegreen-go/bluegreen/aws/lambdaalias"
 )
-
-// inProcess returns a config whose client calls h without a socket, so that
-// the SDK runs inside testing/synctest bubbles.
-func inProcess(h http.Handler) aws.Config {
-	cfg := awsfake.Config("http://awsfake.invalid")
-	cfg.HTTPClient = handlerClient{h}
-	return cfg
-}
-
-type handlerClient struct{ h http.Handler }
-
-func (c handlerClient) Do(req *http.Request) (*http.Response, error) {
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	rec := httptest.NewRecorder()
-	c.h.ServeHTTP(rec, req)
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
-}
 
 // newBackend returns a Backend over fake through client, polling fast.
 func newBackend(t testing.TB, client *lambda.Client, o lambdaalias.Options) *lambdaalias.Backend {
